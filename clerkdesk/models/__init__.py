@@ -1,0 +1,42 @@
+"""Peewee models, database setup and migrations. No Qt, no permissions, no business rules."""
+
+from .base import database, utcnow
+from .connection import DatabaseInfo, data_dir, default_url, open_database, redact, resolve_url
+from .errors import ClerkDeskError, DatabaseConfigError, DatabaseUnavailable, SchemaTooNew
+from .household import Household, Member
+from .passes import PASS_STATUSES, Pass, PassType
+from .records import AuditEvent, CaseNote
+from .schema import ALL_MODELS, SCHEMA_VERSION
+from .settings import PasswordPolicy, Setting
+from .staff import Role, RolePermission, StaffUser
+from .web_account import WebAccount
+
+__all__ = [
+    "ALL_MODELS",
+    "PASS_STATUSES",
+    "SCHEMA_VERSION",
+    "AuditEvent",
+    "CaseNote",
+    "ClerkDeskError",
+    "DatabaseConfigError",
+    "DatabaseInfo",
+    "DatabaseUnavailable",
+    "Household",
+    "Member",
+    "Pass",
+    "PassType",
+    "PasswordPolicy",
+    "Role",
+    "RolePermission",
+    "SchemaTooNew",
+    "Setting",
+    "StaffUser",
+    "WebAccount",
+    "data_dir",
+    "database",
+    "default_url",
+    "open_database",
+    "redact",
+    "resolve_url",
+    "utcnow",
+]

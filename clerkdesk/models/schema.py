@@ -1,0 +1,88 @@
+"""Versioned schema: a fresh database gets today's tables, an older one is migrated step by step.
+
+A fresh database is created from the current models and stamped with SCHEMA_VERSION; each
+later change to a model adds a numbered step to MIGRATIONS that brings an existing database
+from the previous version to this one, so both paths end in the same schema.
+"""
+
+from collections.abc import Callable
+
+from peewee import Database, IntegerField, PostgresqlDatabase
+from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+
+from .base import BaseModel
+from .errors import SchemaTooNew
+from .household import Household, Member
+from .passes import Pass, PassType
+from .records import AuditEvent, CaseNote
+from .settings import PasswordPolicy, Setting
+from .staff import Role, RolePermission, StaffUser
+from .web_account import WebAccount
+
+SCHEMA_VERSION = 1
+
+# version -> step that upgrades a database at version-1 to version
+MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {}
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Household,
+    Member,
+    WebAccount,
+    Role,
+    RolePermission,
+    StaffUser,
+    PasswordPolicy,
+    Setting,
+    CaseNote,
+    AuditEvent,
+    PassType,
+    Pass,
+]
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField()
+
+
+def stored_version(db: Database) -> int:
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    row = SchemaVersion.select().first()
+    return row.version if row else 0
+
+
+def upgrade(db: Database, backup: Callable[[int], None]) -> int:
+    """Create or migrate the schema; `backup(from_version)` runs before an existing one changes."""
+    with db.atomic():
+        if isinstance(db, PostgresqlDatabase):
+            # Two desks starting at once must not both migrate.
+            db.execute_sql("SELECT pg_advisory_xact_lock(7304121)")
+        version = stored_version(db)
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"This database has schema version {version}, but this ClerkDesk only knows "
+                f"version {SCHEMA_VERSION}. Install the newer ClerkDesk that wrote it."
+            )
+        if version == 0:
+            db.create_tables([SchemaVersion, *ALL_MODELS])
+            _stamp(SCHEMA_VERSION)
+            return SCHEMA_VERSION
+    if version < SCHEMA_VERSION:
+        backup(version)
+        migrator = _migrator_for(db)
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            with db.atomic():
+                MIGRATIONS[step](migrator)
+                _stamp(step)
+    return SCHEMA_VERSION
+
+
+def _stamp(version: int) -> None:
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=version)
+
+
+def _migrator_for(db: Database) -> SchemaMigrator:
+    if isinstance(db, PostgresqlDatabase):
+        return PostgresqlMigrator(db)
+    return SqliteMigrator(db)

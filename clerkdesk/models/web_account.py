@@ -1,0 +1,37 @@
+"""Portal logins. The password hash never leaves the service layer."""
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from .base import BaseModel, utcnow
+from .household import Household, Member
+
+WEB_ACCOUNT_STATUSES = ("active", "disabled")
+
+
+class WebAccount(BaseModel):
+    id = AutoField()
+    household = ForeignKeyField(Household, backref="web_accounts", on_delete="CASCADE")
+    member = ForeignKeyField(Member, null=True, backref="web_accounts", on_delete="SET NULL")
+    username = TextField()
+    # Case-folded, normalised form; its unique index is what makes "Smith" and "SMITH" one name.
+    username_key = TextField(unique=True)
+    password_hash = TextField(null=True)
+    status = CharField(max_length=20, default="active")
+    must_change = BooleanField(default=True)
+    failed_attempts = IntegerField(default=0)
+    locked = BooleanField(default=False)
+    locked_at = DateTimeField(null=True)
+    last_login = DateTimeField(null=True)
+    password_changed_at = DateTimeField(null=True)
+    password_expires_at = DateTimeField(null=True)
+    credentials_delivered_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    changed_at = DateTimeField(default=utcnow)

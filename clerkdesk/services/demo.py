@@ -1,0 +1,267 @@
+"""Demo households: realistic, awkward on purpose, and the same for the same seed and date.
+
+Faker fills small pools of names and addresses once; a seeded `random.Random` then samples
+from them, so a hundred thousand households cost seconds, not minutes. The awkward cases a
+front desk meets are there on purpose: apostrophes, hyphens, accents, one-letter names, client
+IDs shorter than three characters, missing and invalid emails, near-duplicate households.
+"""
+
+import random
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from anyascii import anyascii
+from faker import Faker
+from peewee import PostgresqlDatabase, SqliteDatabase, fn
+
+from clerkdesk.models import Household, Member, Pass, PassType, StaffUser, database
+
+from . import audit
+from .errors import ValidationError
+from .jobs import CancelToken, Job, Progress, ProgressCallback
+from .permissions import ADMINISTRATOR, CLERK, SUPERVISOR, Permission, require
+from .session import StaffSession
+from .staff import add_staff_unchecked
+
+MAX_HOUSEHOLDS = 2_000_000
+BATCH = 2_000
+LOCALES = ("en_US", "en_US", "en_GB", "fr_FR", "es_ES", "de_DE", "pl_PL", "it_IT")
+AWKWARD_LAST = ("O'Brien", "D'Angelo", "Smith-Jones", "García Márquez", "Ng", "Li", "O",
+                "Østergård", "Nguyễn", "MacDonald", "van der Berg", "St. John", "Lee-Chang")
+AWKWARD_FIRST = ("Zoë", "José", "Al", "Jo", "É", "Mary-Kate", "Siobhán", "Björn", "J", "Anne Marie")
+PASS_TYPES = (
+    ("CY-CHILD", "Child Pass"),
+    ("CY-MST", "MS/Teen Pass"),
+    ("CY-SAS", "School-Age Pass"),
+    ("FAM-ANNUAL", "Family Annual Membership"),
+    ("SR-FIT", "Senior Fitness Pass"),
+    ("SWIM-10", "Swim 10-Visit Pass"),
+)
+PASS_STATUS_WEIGHTS = {"Actv-New": 35, "Actv-Renew": 35, "Suspended": 8, "Expired": 17,
+                       "Cancelled": 5}
+DEMO_STAFF = (
+    ("admin", "admin-demo-pass", ADMINISTRATOR),
+    ("super", "super-demo-pass", SUPERVISOR),
+    ("clerk", "clerk-demo-pass", CLERK),
+)
+HOUSEHOLD_FIELDS = [Household.id, Household.client_id, Household.name, Household.address_line1,
+                    Household.city, Household.region, Household.postal_code, Household.phone,
+                    Household.phone_digits, Household.email, Household.status]
+MEMBER_FIELDS = [Member.id, Member.household, Member.first_name, Member.last_name,
+                 Member.birth_date, Member.email, Member.phone, Member.phone_digits,
+                 Member.relationship, Member.is_primary]
+PASS_FIELDS = [Pass.household, Pass.member, Pass.pass_type, Pass.status, Pass.start_date,
+               Pass.expiration_date]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    households: int
+    members: int
+    passes: int
+    staff_created: tuple[tuple[str, str, str], ...]  # (user name, password, role) to print
+
+
+def start_demo(
+    actor: StaffSession | None, households: int, seed: int = 1, today: date | None = None
+) -> "DemoDataJob":
+    """A job adding demo households; a database with staff needs the settings device."""
+    if not isinstance(households, int) or not 0 < households <= MAX_HOUSEHOLDS:
+        raise ValidationError("households",
+                              f"Choose between 1 and {MAX_HOUSEHOLDS:,} demo households.")
+    if StaffUser.select().exists():
+        require(actor, Permission.SETTINGS_EDIT)
+    return DemoDataJob(households, seed, today or date.today(), actor)
+
+
+class DemoDataJob(Job):
+    title = "Creating demo households"
+
+    def __init__(self, households: int, seed: int, today: date,
+                 actor: StaffSession | None) -> None:
+        self.households, self.seed, self.today, self.actor = households, seed, today, actor
+
+    def run(self, report: ProgressCallback, cancel: CancelToken) -> DemoResult:
+        with database.atomic():
+            staff = ensure_demo_staff()
+            pass_types = ensure_pass_types()
+        factory = _HouseholdFactory(self.seed, self.today, pass_types)
+        next_household = (Household.select(fn.MAX(Household.id)).scalar() or 0) + 1
+        next_member = (Member.select(fn.MAX(Member.id)).scalar() or 0) + 1
+        totals = [0, 0, 0]
+        for start in range(0, self.households, BATCH):
+            cancel.raise_if_cancelled()
+            count = min(BATCH, self.households - start)
+            rows = factory.batch(next_household + start, next_member, count)
+            next_member += len(rows[1])
+            with database.atomic():
+                _insert(rows)
+            for index, part in enumerate(rows):
+                totals[index] += len(part)
+            report(Progress(start + count, self.households, f"{start + count:,} households"))
+        _advance_sequences()
+        with database.atomic():
+            audit.record(self.actor, "demo.generate", "household", "", households=totals[0],
+                         seed=self.seed)
+        return DemoResult(*totals, staff)
+
+
+def ensure_demo_staff() -> tuple[tuple[str, str, str], ...]:
+    """On a database without staff, add the documented demo sign-ins."""
+    if StaffUser.select().exists():
+        return ()
+    for username, password, role in DEMO_STAFF:
+        add_staff_unchecked(username, username.title(), password, role)
+    return DEMO_STAFF
+
+
+def ensure_pass_types() -> dict[str, int]:
+    for code, description in PASS_TYPES:
+        PassType.get_or_create(code=code, defaults={"description": description})
+    return {row.code: row.id for row in PassType.select()}
+
+
+def _insert(rows: tuple[list, list, list]) -> None:
+    households, members, passes = rows
+    for model, fields, part in ((Household, HOUSEHOLD_FIELDS, households),
+                                (Member, MEMBER_FIELDS, members),
+                                (Pass, PASS_FIELDS, passes)):
+        if isinstance(database.obj, SqliteDatabase):
+            _executemany(model, fields, part)
+        else:
+            for chunk_start in range(0, len(part), 1000):
+                model.insert_many(part[chunk_start:chunk_start + 1000], fields=fields).execute()
+
+
+def _executemany(model: type, fields: list, rows: list[tuple]) -> None:
+    """SQLite's executemany: peewee would build SQL text for every row, ten times slower."""
+    # Peewee applies defaults in Python, so fields the rows leave out get theirs here.
+    given = {field.name for field in fields}  # by name: Field.__eq__ builds SQL, not a bool
+    defaulted = [f for f in model._meta.sorted_fields
+                 if f.name not in given and f.default is not None and not f.primary_key]
+    defaults = tuple(f.db_value(f.default() if callable(f.default) else f.default)
+                     for f in defaulted)
+    columns = ", ".join(f'"{field.column_name}"' for field in [*fields, *defaulted])
+    marks = ", ".join("?" for _ in range(len(fields) + len(defaulted)))
+    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
+    database.cursor().executemany(sql, (row + defaults for row in rows))
+
+
+def _advance_sequences() -> None:
+    """Explicit ids leave PostgreSQL's serial sequences behind; move them past the new rows."""
+    if not isinstance(database.obj, PostgresqlDatabase):
+        return
+    for model in (Household, Member):
+        table = model._meta.table_name
+        database.execute_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
+        )
+
+
+class _HouseholdFactory:
+    def __init__(self, seed: int, today: date, pass_types: dict[str, int]) -> None:
+        self.random = random.Random(seed)
+        self.today = today
+        self.pass_type_ids = [pass_types[code] for code, _ in PASS_TYPES]
+        self.statuses = list(PASS_STATUS_WEIGHTS)
+        self.status_weights = list(PASS_STATUS_WEIGHTS.values())
+        fake = Faker(list(dict.fromkeys(LOCALES)))
+        fake.seed_instance(seed)
+        self.first_names = [fake.first_name() for _ in range(1500)] + list(AWKWARD_FIRST) * 4
+        self.last_names = [fake.last_name() for _ in range(1500)] + list(AWKWARD_LAST) * 4
+        us = fake["en_US"]
+        self.streets = [us.street_address() for _ in range(1500)]
+        self.places = [(us.city(), us.state_abbr(), us.postcode()) for _ in range(400)]
+
+    def batch(self, first_id: int, first_member_id: int, count: int
+              ) -> tuple[list, list, list]:
+        households, members, passes = [], [], []
+        member_id = first_member_id
+        for household_id in range(first_id, first_id + count):
+            if households and self.random.random() < 0.005:
+                row = self._near_duplicate(households[-1], household_id)
+            else:
+                row = self._household(household_id)
+            households.append(row)
+            people = self._members(row, member_id)
+            members.extend(people)
+            member_id += len(people)
+            passes.extend(self._passes(household_id, people))
+        # The last field (the primary member's first name) only feeds the members.
+        return [row[:-1] for row in households], members, passes
+
+    def _household(self, household_id: int) -> tuple:
+        pick = self.random.choice
+        last = pick(self.last_names)
+        first = pick(self.first_names)
+        city, state, postcode = pick(self.places)
+        phone, digits = self._phone()
+        email = self._email(first, last, household_id)
+        return (household_id, str(household_id), last, pick(self.streets), city, state, postcode,
+                phone, digits, email, "active" if self.random.random() < 0.97 else "inactive",
+                first)
+
+    def _near_duplicate(self, original: tuple, household_id: int) -> tuple:
+        """The same family entered twice: other case in the email, the phone written otherwise."""
+        digits = original[8]
+        phone = f"{digits[:3]}.{digits[3:6]}.{digits[6:]}" if len(digits) == 10 else original[7]
+        return (household_id, str(household_id), original[2], original[3].upper(), *original[4:7],
+                phone, digits, original[9].upper(), "active", original[11])
+
+    def _members(self, household: tuple, first_member_id: int) -> list[tuple]:
+        household_id, last, primary_first = household[0], household[2], household[11]
+        size = self.random.choices((1, 2, 3, 4, 5), (25, 30, 20, 15, 10))[0]
+        rows = []
+        for position in range(size):
+            relationship = ("Head", "Spouse")[position] if position < 2 else "Child"
+            first = primary_first if position == 0 else self.random.choice(self.first_names)
+            age = self.random.randint(25, 80) if position < 2 else self.random.randint(0, 20)
+            born = (self.today - timedelta(days=age * 365 + self.random.randint(0, 364))
+                    ).isoformat()
+            email = household[9] if position == 0 else ""
+            rows.append((first_member_id + position, household_id, first, last, born, email,
+                         household[7] if position == 0 else "", household[8] if position == 0
+                         else "", relationship, position == 0))
+        return rows
+
+    def _passes(self, household_id: int, people: list[tuple]) -> list[tuple]:
+        if self.random.random() > 0.65:
+            return []
+        rows = []
+        for _ in range(self.random.choice((1, 1, 1, 2))):
+            start = self.today - timedelta(days=self.random.randint(0, 330))
+            member = self.random.choice(people)[0]
+            status = self.random.choices(self.statuses, self.status_weights)[0]
+            rows.append((household_id, member, self.random.choice(self.pass_type_ids), status,
+                         start.isoformat(), (start + timedelta(days=365)).isoformat()))
+        return rows
+
+    def _phone(self) -> tuple[str, str]:
+        area = self.random.choice(("212", "303", "415", "512", "617", "702", "808", "919"))
+        line = f"{self.random.randint(0, 9999):04d}"
+        exchange = f"{self.random.randint(200, 999)}"
+        style = self.random.randint(0, 3)
+        shown = (f"({area}) {exchange}-{line}", f"{area}-{exchange}-{line}",
+                 f"{area}.{exchange}.{line}", f"+1 {area} {exchange} {line}")[style]
+        return shown, f"{area}{exchange}{line}"
+
+    def _email(self, first: str, last: str, household_id: int) -> str:
+        roll = self.random.random()
+        if roll < 0.08:
+            return ""
+        local = f"{_plain(first)}.{_plain(last)}{household_id % 1000}".strip(".") or "family"
+        # example.* domains are reserved: a misconfigured demo can never mail a real person.
+        domain = self.random.choice(("example.com", "example.org", "example.net"))
+        if roll < 0.12:
+            return self.random.choice((f"{local}@", f"{local}.{domain}", f"{local}@example",
+                                       f"{local} @{domain}"))
+        return f"{local}@{domain}"
+
+
+_NOT_PLAIN = re.compile(r"[^a-z0-9]+")
+
+
+def _plain(name: str) -> str:
+    return _NOT_PLAIN.sub("", anyascii(name).lower())

@@ -1,0 +1,85 @@
+"""How secrets are stored: bcrypt over a SHA-256 pre-hash, with the recipe in the stored text.
+
+Stored form: ``bcrypt-sha256$<cs|ci>$<bcrypt hash>``. The pre-hash lets any length work (bcrypt
+reads only 72 bytes) while two long secrets sharing a 72-byte prefix still differ; ``cs``/``ci``
+records whether the secret was case-folded, so a later policy change keeps old logins working.
+The bcrypt part carries its own cost, which `needs_rehash` compares with today's.
+"""
+
+import base64
+import functools
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+
+import bcrypt
+
+ALGORITHM = "bcrypt-sha256"
+
+
+@dataclass(frozen=True)
+class HashRecipe:
+    cost: int
+    case_sensitive: bool = True
+
+
+def hash_secret(secret: str, recipe: HashRecipe) -> str:
+    key = _prehash(secret, recipe.case_sensitive)
+    hashed = bcrypt.hashpw(key, bcrypt.gensalt(rounds=recipe.cost)).decode("ascii")
+    return f"{ALGORITHM}${_case_tag(recipe.case_sensitive)}${hashed}"
+
+
+def verify_secret(secret: str, stored: str | None) -> bool:
+    """True when `secret` matches `stored`; a missing or malformed hash never matches."""
+    parsed = _parse(stored)
+    if parsed is None:
+        return False
+    case_sensitive, hashed = parsed
+    return bcrypt.checkpw(_prehash(secret, case_sensitive), hashed)
+
+
+def needs_rehash(stored: str | None, recipe: HashRecipe) -> bool:
+    parsed = _parse(stored)
+    if parsed is None:
+        return True
+    case_sensitive, hashed = parsed
+    return case_sensitive != recipe.case_sensitive or _cost_of(hashed) != recipe.cost
+
+
+def burn_equivalent_time(secret: str, cost: int) -> None:
+    """Check `secret` against a dummy hash of the same cost: an unknown user costs the same."""
+    bcrypt.checkpw(_prehash(secret, True), _dummy_hash(cost))
+
+
+def _prehash(secret: str, case_sensitive: bool) -> bytes:
+    normalised = unicodedata.normalize("NFKC", secret)
+    if not case_sensitive:
+        normalised = normalised.casefold()
+    digest = hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).digest()
+    # base64 keeps NUL bytes out of bcrypt's input and fits in its 72 bytes.
+    return base64.b64encode(digest)
+
+
+def _case_tag(case_sensitive: bool) -> str:
+    return "cs" if case_sensitive else "ci"
+
+
+def _parse(stored: str | None) -> tuple[bool, bytes] | None:
+    if not stored:
+        return None
+    parts = stored.split("$", 2)
+    if len(parts) != 3 or parts[0] != ALGORITHM or parts[1] not in ("cs", "ci"):
+        return None
+    return parts[1] == "cs", parts[2].encode("ascii")
+
+
+def _cost_of(hashed: bytes) -> int:
+    try:
+        return int(hashed.split(b"$")[2])
+    except (IndexError, ValueError):
+        return -1
+
+
+@functools.cache
+def _dummy_hash(cost: int) -> bytes:
+    return bcrypt.hashpw(b"clerkdesk-dummy", bcrypt.gensalt(rounds=cost))

@@ -1,0 +1,201 @@
+"""Site settings: one registry of typed keys, read by every service, changed by administrators.
+
+Keys under ``password_policy.`` live in the PasswordPolicy row (the "password device");
+the rest are JSON values in the Setting table. An unset key reads as its default.
+"""
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from clerkdesk.models import PasswordPolicy, Setting
+from clerkdesk.models.settings import DEFAULT_LOCKED_MESSAGE, DEFAULT_POLICY_NAME
+
+from . import audit
+from .errors import ValidationError
+from .permissions import Permission, require
+from .session import StaffSession
+from .unit_of_work import transactional
+from .validation import clean_text
+
+log = logging.getLogger(__name__)
+BCRYPT_COST_OVERRIDE = "CLERKDESK_BCRYPT_COST"
+_POLICY_PREFIX = "password_policy."
+_TRUE = {"1", "true", "yes", "on", "y"}
+_FALSE = {"0", "false", "no", "off", "n"}
+
+Value = int | bool | str
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    label: str
+    default: Value
+    help: str = ""
+    minimum: int | None = None
+    maximum: int | None = None
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("password_policy.max_attempts", "Maximum incorrect attempts", 0,
+                "Failed portal sign-ins before the account locks; 0 means unlimited.", 0, 100),
+    SettingSpec("password_policy.final_attempt_warning", "Warn before the final attempt", True,
+                "Tell the household when one attempt is left."),
+    SettingSpec("password_policy.locked_message", "Locked message", DEFAULT_LOCKED_MESSAGE,
+                "Shown on the portal when an account is locked."),
+    SettingSpec("password_policy.case_sensitive", "Passwords are case-sensitive", False,
+                "Off by default: “Secret” and “SECRET” are the same password."),
+    SettingSpec("password_policy.min_length", "Minimum password length", 8,
+                "Shortest password a household may choose.", 1, 128),
+    SettingSpec("password_policy.auto_unlock_minutes", "Unlock automatically after (minutes)", 0,
+                "0 means only a clerk can unlock a locked account.", 0, 10080),
+    SettingSpec("security.bcrypt_cost", "Password hashing cost (bcrypt)", 12,
+                "Each step up doubles the time a sign-in takes to check.", 12, 16),
+    SettingSpec("staff.max_failed_sign_ins", "Staff sign-in attempts before lockout", 5,
+                "Wrong passwords in a row before a staff account is locked.", 1, 100),
+    SettingSpec("staff.lockout_minutes", "Staff lockout (minutes)", 15,
+                "How long a locked staff account waits before it may try again.", 1, 1440),
+    SettingSpec("staff.min_password_length", "Minimum staff password length", 10,
+                "Shortest password a staff member may have.", 8, 128),
+    SettingSpec("portal.url", "Portal address", "",
+                "The web portal households sign in to, e.g. https://portal.example.org."),
+    SettingSpec("portal.allow_self_change", "Households may change user name and password", True,
+                "When off, households cannot change them after signing in."),
+    SettingSpec("accounts.per_member", "Web accounts per member", False,
+                "When on, each member (contact) has a login of their own."),
+    SettingSpec("phone.region", "Phone number region", "US",
+                "Two-letter country code used to read phone numbers without a +prefix."),
+)
+SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    max_attempts: int
+    final_attempt_warning: bool
+    locked_message: str
+    case_sensitive: bool
+    min_length: int
+    auto_unlock_minutes: int
+
+
+def spec_for(key: str) -> SettingSpec:
+    try:
+        return SPEC_BY_KEY[key]
+    except KeyError:
+        known = ", ".join(sorted(SPEC_BY_KEY))
+        raise ValidationError("key", f"There is no setting “{key}”. Known settings: {known}.")\
+            from None
+
+
+def get_setting(key: str) -> Value:
+    spec = spec_for(key)
+    if key.startswith(_POLICY_PREFIX):
+        return getattr(_policy_row(), key.removeprefix(_POLICY_PREFIX))
+    row = Setting.get_or_none(Setting.key == key)
+    return spec.default if row is None else json.loads(row.value)
+
+
+def all_settings() -> list[tuple[SettingSpec, Value]]:
+    return [(spec, get_setting(spec.key)) for spec in SPECS]
+
+
+@transactional
+def set_setting(actor: StaffSession, key: str, value: object) -> Value:
+    """Validate and store one setting (text from a CLI or form is converted)."""
+    require(actor, Permission.SETTINGS_EDIT)
+    spec = spec_for(key)
+    new = parse_value(spec, value)
+    old = get_setting(key)
+    if key.startswith(_POLICY_PREFIX):
+        policy = _policy_row()
+        setattr(policy, key.removeprefix(_POLICY_PREFIX), new)
+        policy.save()
+    else:
+        Setting.insert(key=key, value=json.dumps(new)).on_conflict(
+            conflict_target=[Setting.key], preserve=[Setting.value]
+        ).execute()
+    audit.record(actor, "settings.set", "setting", key, old=old, new=new)
+    return new
+
+
+def parse_value(spec: SettingSpec, value: object) -> Value:
+    if spec.kind is bool:
+        return _parse_bool(spec, value)
+    if spec.kind is int:
+        return _parse_int(spec, value)
+    text = clean_text(spec.label.lower(), value, max_length=2000)
+    return _check_text(spec, text)
+
+
+def password_policy() -> PolicyView:
+    row = _policy_row()
+    return PolicyView(row.max_attempts, row.final_attempt_warning, row.locked_message,
+                      row.case_sensitive, row.min_length, row.auto_unlock_minutes)
+
+
+def bcrypt_cost() -> int:
+    """The configured cost; test suites and demos may lower it through the environment."""
+    override = os.environ.get(BCRYPT_COST_OVERRIDE)
+    if override:
+        return max(4, min(16, int(override)))
+    return int(get_setting("security.bcrypt_cost"))
+
+
+def ensure_policy() -> None:
+    PasswordPolicy.get_or_create(name=DEFAULT_POLICY_NAME)
+
+
+def _policy_row() -> PasswordPolicy:
+    return PasswordPolicy.get(PasswordPolicy.name == DEFAULT_POLICY_NAME)
+
+
+def _parse_bool(spec: SettingSpec, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValidationError(spec.key, f"“{spec.label}” takes yes or no, not “{value}”.")
+
+
+def _parse_int(spec: SettingSpec, value: object) -> int:
+    try:
+        number = value if isinstance(value, int) and not isinstance(value, bool) \
+            else int(str(value).strip())
+    except ValueError:
+        number = None
+    if number is None or not (spec.minimum <= number <= spec.maximum):
+        raise ValidationError(
+            spec.key,
+            f"“{spec.label}” takes a whole number from {spec.minimum} to {spec.maximum}, "
+            f"not “{str(value)[:40]}”.",
+        )
+    return number
+
+
+def _check_text(spec: SettingSpec, text: str) -> str:
+    if spec.key == "portal.url" and text:
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValidationError(spec.key, "The portal address must start with https:// "
+                                  "(or http://) and name a host.")
+    if spec.key == "phone.region":
+        text = text.upper()
+        if text not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValidationError(spec.key, f"“{text}” is not a country code phone numbers "
+                                  "know, e.g. US, CA, GB, AU.")
+    if spec.key == "password_policy.locked_message" and not text:
+        raise ValidationError(spec.key, "The locked message cannot be empty.")
+    return text
