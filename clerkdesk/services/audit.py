@@ -6,6 +6,7 @@ from datetime import datetime
 
 from clerkdesk.models import AuditEvent
 
+from .permissions import Permission, require
 from .session import StaffSession
 
 SYSTEM = "system"
@@ -44,6 +45,12 @@ def record(
         household_id=str(household_id or ""),
         details=json.dumps(details, default=str, ensure_ascii=False),
     )
+
+
+def trail(actor: StaffSession, limit: int = 500) -> list[AuditView]:
+    """The newest events, for the audit report; reading the whole trail is for administrators."""
+    require(actor, Permission.STAFF_ADMIN)
+    return recent(limit)
 
 
 def recent(limit: int = 100, household_id: int | None = None) -> list[AuditView]:

@@ -2,7 +2,15 @@
 
 from dataclasses import dataclass
 
-from clerkdesk.models import DatabaseInfo, Household, StaffUser, WebAccount, database, resolve_url
+from clerkdesk.models import (
+    DatabaseInfo,
+    Household,
+    StaffUser,
+    WebAccount,
+    database,
+    default_url,
+    resolve_url,
+)
 from clerkdesk.models import open_database as open_schema
 from clerkdesk.models.connection import keyring_name_for
 from clerkdesk.models.secret_store import set_secret
@@ -26,6 +34,11 @@ def open_database(url: str | None = None) -> DatabaseInfo:
         ensure_built_in_roles()
         ensure_policy()
     return info
+
+
+def demo_url() -> str:
+    """The separate demo database, so rehearsals never touch the real one."""
+    return default_url(demo=True)
 
 
 def counts() -> DatabaseCounts:

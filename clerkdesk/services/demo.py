@@ -63,6 +63,10 @@ class DemoResult:
     staff_created: tuple[tuple[str, str, str], ...]  # (user name, password, role) to print
 
 
+def needs_demo_data() -> bool:
+    return not Household.select().exists()
+
+
 def start_demo(
     actor: StaffSession | None, households: int, seed: int = 1, today: date | None = None
 ) -> "DemoDataJob":

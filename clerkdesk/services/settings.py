@@ -112,6 +112,17 @@ def all_settings() -> list[tuple[SettingSpec, Value]]:
 @transactional
 def set_setting(actor: StaffSession, key: str, value: object) -> Value:
     """Validate and store one setting (text from a CLI or form is converted)."""
+    return _store(actor, key, value)
+
+
+@transactional
+def set_settings(actor: StaffSession, changes: dict[str, object]) -> None:
+    """Store several settings at once: one bad value and none of them change."""
+    for key, value in changes.items():
+        _store(actor, key, value)
+
+
+def _store(actor: StaffSession, key: str, value: object) -> Value:
     require(actor, Permission.SETTINGS_EDIT)
     spec = spec_for(key)
     new = parse_value(spec, value)

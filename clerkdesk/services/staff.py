@@ -279,3 +279,9 @@ def _view(staff: StaffUser) -> StaffView:
     locked = bool(staff.locked_until and staff.locked_until > utcnow())
     return StaffView(staff.username, staff.display_name, staff.role.name, staff.active, locked,
                      staff.last_sign_in)
+
+
+def role_of(session: StaffSession) -> str:
+    """The role the signed-in staff member holds now (it may have changed since sign-in)."""
+    role = Role.select(Role.name).join(StaffUser).where(StaffUser.id == session.staff_id).first()
+    return role.name if role else ""

@@ -1,0 +1,64 @@
+"""A progress dialog for any services Job: bar, ETA, Cancel, and the GUI stays responsive."""
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from clerkdesk.services.jobs import Cancelled, Job, Progress
+
+from .background import run_in_background
+from .messages import show_error
+
+
+class JobDialog(QProgressDialog):
+    """Run `job` while showing its progress; `exec()` returns once it has finished."""
+
+    def __init__(self, job: Job, parent: QWidget | None = None) -> None:
+        super().__init__(job.title + "…", "Cancel", 0, 100, parent)
+        self.setWindowTitle(job.title)
+        self.setWindowModality(Qt.WindowModality.ApplicationModal)
+        self.setMinimumDuration(0)
+        self.setMinimumWidth(420)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+        self.job = job
+        self.result_value: Any = None
+        self.error: Exception | None = None
+        self.started = time.monotonic()
+        self.token = run_in_background(job.run, self._done, self._failed, self._progress)
+        self.canceled.connect(self._cancel)
+
+    def _progress(self, progress: Progress) -> None:
+        self.setMaximum(max(progress.total, 1))
+        self.setValue(progress.done)
+        self.setLabelText(f"{self.job.title}: {progress.message}{self._eta(progress)}")
+
+    def _eta(self, progress: Progress) -> str:
+        if not progress.done or progress.done >= progress.total:
+            return ""
+        elapsed = time.monotonic() - self.started
+        left = int(elapsed / progress.done * (progress.total - progress.done))
+        return f"\nAbout {left // 60}:{left % 60:02d} left"
+
+    def _cancel(self) -> None:
+        self.token.cancel()
+        self.setLabelText("Cancelling after the current batch…")
+
+    def _done(self, result: Any) -> None:
+        self.result_value = result
+        self.accept()
+
+    def _failed(self, error: Exception) -> None:
+        self.error = error
+        if not isinstance(error, Cancelled):
+            show_error(self.parentWidget(), self.job.title, error)
+        self.reject()
+
+
+def run_job(job: Job, parent: QWidget | None = None) -> Any:
+    """The job's result, or None when it was cancelled or failed (already reported)."""
+    dialog = JobDialog(job, parent)
+    dialog.exec()
+    return dialog.result_value

@@ -1,0 +1,174 @@
+"""The main window shell: menus, a home panel, and a status bar naming who and which database."""
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clerkdesk import __version__
+from clerkdesk.services import permissions, staff
+from clerkdesk.services.permissions import Permission
+from clerkdesk.services.session import StaffSession
+
+from .admin import StaffAndRolesDialog
+from .audit_view import AuditTrailDialog
+from .settings_dialog import SettingsDialog
+
+NOT_YET = "Not available in this version of ClerkDesk yet."
+
+
+class MainWindow(QMainWindow):
+    signed_out = Signal()
+
+    def __init__(self, session: StaffSession, database_label: str) -> None:
+        super().__init__()
+        self.session = session
+        self.database_label = database_label
+        self.setWindowTitle("ClerkDesk")
+        self.setMinimumSize(900, 560)
+        self._guarded: list[tuple[QAction, Permission]] = []
+        self._build_menus()
+        self._build_home()
+        self._build_status_bar()
+        self.refresh_permissions()
+        self._restore_geometry()
+
+    # --- menus -----------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "Sign &out", self.sign_out, "Ctrl+Shift+L")
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        households = bar.addMenu("&Households")
+        self._future(households, "Household &Maintenance…", "Ctrl+H")
+        web = bar.addMenu("&Web Utilities")
+        self._future(web, "&Bulk Web ID/PIN Assign…")
+        self._future(web, "&Portal Accounts…")
+        communications = bar.addMenu("&Communications")
+        self._future(communications, "&New mailing…")
+
+        reports = bar.addMenu("&Reports")
+        self._action(reports, "&Audit trail…", self.open_audit_trail, "Ctrl+Shift+A",
+                     Permission.STAFF_ADMIN)
+        settings_menu = bar.addMenu("&Settings")
+        self._action(settings_menu, "&Settings…", self.open_settings,
+                     QKeySequence.StandardKey.Preferences, Permission.SETTINGS_EDIT)
+        self._action(settings_menu, "Staff and &roles…", self.open_staff_and_roles,
+                     "Ctrl+Shift+R", Permission.STAFF_ADMIN)
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(help_menu, "&About ClerkDesk", self.show_about)
+        for menu in (reports, settings_menu):
+            menu.aboutToShow.connect(self.refresh_permissions)
+
+    def _action(self, menu: QMenu, text: str, slot: Callable[[], object],
+                shortcut: str | QKeySequence.StandardKey | None = None,
+                permission: Permission | None = None) -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if permission is not None:
+            self._guarded.append((action, permission))
+        return action
+
+    def _future(self, menu: QMenu, text: str, shortcut: str | None = None) -> None:
+        action = menu.addAction(text)
+        action.setEnabled(False)
+        action.setStatusTip(NOT_YET)
+        action.setToolTip(NOT_YET)
+
+    def refresh_permissions(self) -> None:
+        """Read grants live, so a role change shows without signing out."""
+        held = permissions.granted(self.session)
+        for action, permission in self._guarded:
+            allowed = permission in held
+            action.setEnabled(allowed)
+            lacking = f"Your role lacks the permission “{permissions.label(permission)}”."
+            action.setStatusTip("" if allowed else lacking)
+        self.role_label.setText(f"Signed in as {self.session.label} · "
+                                f"{staff.role_of(self.session)}")
+
+    # --- home and status bar ---------------------------------------------------------------
+    def _build_home(self) -> None:
+        home = QWidget()
+        layout = QVBoxLayout(home)
+        layout.setAlignment(Qt.AlignmentFlag.AlignTop)
+        title = QLabel("ClerkDesk")
+        title.setObjectName("title")
+        self.welcome = QLabel(f"Welcome, {self.session.label}.")
+        self.welcome.setObjectName("welcome")
+        guide = QLabel(
+            "Use the menus above to work. <b>Settings → Settings…</b> holds the password "
+            "policy and portal options; <b>Settings → Staff and roles…</b> adds staff and "
+            "decides what each role may do; <b>Reports → Audit trail…</b> shows who changed "
+            "what. Press <b>F1</b> for the keyboard shortcuts.")
+        guide.setWordWrap(True)
+        for widget in (title, self.welcome, guide):
+            layout.addWidget(widget)
+        self.setCentralWidget(home)
+
+    def _build_status_bar(self) -> None:
+        self.role_label = QLabel()
+        self.database_status = QLabel(f"Database: {self.database_label}")
+        self.statusBar().addWidget(self.role_label)
+        self.statusBar().addPermanentWidget(self.database_status)
+
+    # --- commands --------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        SettingsDialog(self.session, self).exec()
+        self.refresh_permissions()
+
+    def open_staff_and_roles(self) -> None:
+        StaffAndRolesDialog(self.session, self).exec()
+        self.refresh_permissions()
+
+    def open_audit_trail(self) -> None:
+        AuditTrailDialog(self.session, self).exec()
+
+    def sign_out(self) -> None:
+        staff.sign_out(self.session)
+        self._save_geometry()
+        self.hide()
+        self.signed_out.emit()
+
+    def show_shortcuts(self) -> None:
+        rows = []
+        for menu in self.menuBar().findChildren(QMenu):
+            for action in menu.actions():
+                if not action.shortcut().isEmpty():
+                    text = action.text().replace("&", "").rstrip("…")
+                    keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                    rows.append(f"<tr><td>{text}</td><td><b>{keys}</b></td></tr>")
+        QMessageBox.information(self, "Keyboard shortcuts",
+                                "<table cellpadding='4'>" + "".join(rows) + "</table>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About ClerkDesk",
+                          f"<h3>ClerkDesk {__version__}</h3><p>Web-portal logins for the front "
+                          "desk. Passwords are stored only as bcrypt hashes: nobody, ever, "
+                          "can read a current password.</p>")
+
+    # --- geometry --------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        stored = QSettings().value("main_window/geometry")
+        if stored is not None:
+            self.restoreGeometry(stored)
+        else:
+            self.resize(1100, 700)
+
+    def _save_geometry(self) -> None:
+        QSettings().setValue("main_window/geometry", self.saveGeometry())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_geometry()
+        super().closeEvent(event)
