@@ -11,6 +11,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ["CLERKDESK_BCRYPT_COST"] = "4"  # tests that measure the cost set it themselves
 os.environ["CLERKDESK_DATA_DIR"] = str(_PRIVATE / "data")
 os.environ["XDG_DATA_HOME"] = str(_PRIVATE / "xdg")
+os.environ["XDG_CONFIG_HOME"] = str(_PRIVATE / "config")  # QSettings of the tests
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
 os.environ.pop("CLERKDESK_DATABASE_URL", None)
 os.environ.pop("CLERKDESK_STAFF_PASSWORD", None)
@@ -123,3 +124,21 @@ def supervisor(admin):
 @pytest.fixture
 def clerk(admin):
     return _make_staff("cleo", CLERK)
+
+
+def stored_bytes(url: str) -> bytes:
+    """Everything the database holds at rest, to scan for secrets: the SQLite files byte for
+    byte (WAL included), or every row of every table in the PostgreSQL test schema."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    schema = url.rsplit("%3D", 1)[1]
+    connection = psycopg2.connect(POSTGRES_SERVER)
+    chunks = []
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
+        for (table,) in cursor.fetchall():
+            cursor.execute(f'SELECT * FROM "{schema}"."{table}"')
+            chunks.append(repr(cursor.fetchall()).encode())
+    connection.close()
+    return b"".join(chunks)

@@ -33,7 +33,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.database_label = database_label
         self.setWindowTitle("ClerkDesk")
-        self.setMinimumSize(900, 560)
+        self.setMinimumSize(760, 520)
         self._guarded: list[tuple[QAction, Permission]] = []
         self._build_menus()
         self._build_home()
@@ -46,7 +46,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "Sign &out", self.sign_out, "Ctrl+Shift+L")
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
 
         households = bar.addMenu("&Households")
         self._future(households, "Household &Maintenance…", "Ctrl+H")
@@ -60,8 +60,8 @@ class MainWindow(QMainWindow):
         self._action(reports, "&Audit trail…", self.open_audit_trail, "Ctrl+Shift+A",
                      Permission.STAFF_ADMIN)
         settings_menu = bar.addMenu("&Settings")
-        self._action(settings_menu, "&Settings…", self.open_settings,
-                     QKeySequence.StandardKey.Preferences, Permission.SETTINGS_EDIT)
+        self._action(settings_menu, "&Settings…", self.open_settings, "Ctrl+,",
+                     Permission.SETTINGS_EDIT)
         self._action(settings_menu, "Staff and &roles…", self.open_staff_and_roles,
                      "Ctrl+Shift+R", Permission.STAFF_ADMIN)
         help_menu = bar.addMenu("&Help")
@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
             menu.aboutToShow.connect(self.refresh_permissions)
 
     def _action(self, menu: QMenu, text: str, slot: Callable[[], object],
-                shortcut: str | QKeySequence.StandardKey | None = None,
+                shortcut: str | None = None,
                 permission: Permission | None = None) -> QAction:
         action = menu.addAction(text)
         action.triggered.connect(slot)

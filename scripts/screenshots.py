@@ -1,0 +1,352 @@
+"""Regenerate docs/screenshots/*.png: every ClerkDesk window and dialog, under a real X server.
+
+Run from the project folder:
+
+    .venv/bin/python scripts/screenshots.py          # or: make screenshots
+
+With no DISPLAY set (or with --xvfb) a private `Xvfb :99 -screen 0 1400x900x24` is started and
+killed at the end; install it with `apt-get install xvfb`. The windows are driven through the
+real code path in a child process (QT_QPA_PLATFORM=xcb) that uses a throw-away data folder, so
+neither your databases nor your ClerkDesk settings are touched: an empty database for the
+first-run dialog, then the demo database (3,000 households, demo staff) for everything else.
+
+Each window is grabbed from the screen over its frame geometry, so the frame (when a window
+manager draws one), open menus and the status bar are all in the picture.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "docs" / "screenshots"
+FIRST_DISPLAY = 99
+SCREEN = "1400x900x24"
+CHILD_FLAG = "--capture-in-this-process"
+XVFB_MISSING = (
+    "Xvfb is not installed. Install Debian's xvfb package and run this script again:\n"
+    "    sudo apt-get install xvfb"
+)
+
+
+# --- the parent: an X server and a private environment for the child ---------------------------
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--xvfb", action="store_true",
+                        help="start a private Xvfb even when DISPLAY is set")
+    parser.add_argument(CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> int:
+    options = parse_arguments()
+    if options.capture_in_this_process:
+        return capture_all()
+    with tempfile.TemporaryDirectory(prefix="clerkdesk-screenshots-") as private:
+        environment = private_environment(Path(private))
+        if options.xvfb or not os.environ.get("DISPLAY"):
+            with xvfb() as display:
+                environment["DISPLAY"] = display
+                return run_child(environment)
+        return run_child(environment)
+
+
+def private_environment(private: Path) -> dict[str, str]:
+    """Settings, data and keyring in a temporary folder; a low bcrypt cost; Qt on X11."""
+    environment = dict(os.environ)
+    environment.pop("CLERKDESK_DATABASE_URL", None)
+    environment.update({
+        "CLERKDESK_DATA_DIR": str(private / "data"),
+        "CLERKDESK_BCRYPT_COST": "4",
+        "XDG_CONFIG_HOME": str(private / "config"),  # QSettings: window geometry
+        "XDG_DATA_HOME": str(private / "xdg-data"),
+        "XDG_RUNTIME_DIR": str(private / "runtime"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "QT_QPA_PLATFORM": "xcb",
+    })
+    (private / "runtime").mkdir(mode=0o700)
+    return environment
+
+
+def run_child(environment: dict[str, str]) -> int:
+    command = [sys.executable, str(Path(__file__).resolve()), CHILD_FLAG]
+    return subprocess.run(command, env=environment, cwd=ROOT, check=False).returncode
+
+
+def free_display(first: int = FIRST_DISPLAY) -> int:
+    """:99 unless another X server holds it (its lock file or socket exists)."""
+    number = first
+    while (Path(f"/tmp/.X{number}-lock").exists()
+           or Path(f"/tmp/.X11-unix/X{number}").exists()):
+        number += 1
+    return number
+
+
+@contextmanager
+def xvfb() -> Iterator[str]:
+    """Start Xvfb on a free display, yield ":N", and kill it afterwards."""
+    binary = shutil.which("Xvfb")
+    if binary is None:
+        raise SystemExit(XVFB_MISSING)
+    number = free_display()
+    server = subprocess.Popen([binary, f":{number}", "-screen", "0", SCREEN, "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_socket(server, number)
+        print(f"Started Xvfb :{number} ({SCREEN}).")
+        yield f":{number}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def wait_for_socket(server: subprocess.Popen, number: int, timeout: float = 15.0) -> None:
+    socket = Path(f"/tmp/.X11-unix/X{number}")
+    deadline = time.monotonic() + timeout
+    while not socket.exists():
+        if server.poll() is not None:
+            raise SystemExit(f"Xvfb :{number} stopped at once (exit status {server.returncode}).")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Xvfb :{number} did not start within {timeout:.0f} seconds.")
+        time.sleep(0.05)
+
+
+# --- the child: Qt helpers ------------------------------------------------------------------------
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    """Process events (background calls report through them) until `condition()` holds."""
+    from PySide6.QtTest import QTest
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"Timed out waiting for {what}.")
+        QTest.qWait(20)
+
+
+def settle(window) -> None:
+    """Show, raise and paint `window`, and let the X server catch up."""
+    from PySide6.QtTest import QTest
+
+    window.show()
+    window.raise_()
+    window.activateWindow()
+    QTest.qWaitForWindowExposed(window, 5000)
+    QTest.qWait(300)
+
+
+def grab(window, name: str) -> None:
+    settle(window)
+    save_grab(window, name)
+
+
+def save_grab(window, name: str, extra=None) -> None:
+    """Save the screen under `window`'s frame (and `extra`, e.g. an open menu) as name.png."""
+    area = window.frameGeometry()
+    if extra is not None:
+        area = area.united(extra)
+    pixmap = window.screen().grabWindow(0, area.x(), area.y(), area.width(), area.height())
+    if pixmap.isNull():
+        pixmap = window.grab()
+    path = OUTPUT / f"{name}.png"
+    if not pixmap.save(str(path)):
+        raise SystemExit(f"Could not write {path}.")
+    print(f"  {path.relative_to(ROOT)}  {pixmap.width()}×{pixmap.height()}")
+
+
+def grab_next_modal(name: str, ready: Callable[[object], bool] = lambda dialog: True) -> None:
+    """Once a blocking call has opened its modal dialog, grab it and close it."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def shoot() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None or not dialog.isVisible():
+            QTimer.singleShot(20, shoot)
+            return
+        wait_until(lambda: ready(dialog), f"the {name} dialog")
+        grab(dialog, name)
+        dialog.done(0)
+
+    QTimer.singleShot(0, shoot)
+
+
+def type_into(edit, text: str) -> None:
+    from PySide6.QtTest import QTest
+
+    edit.setFocus()
+    QTest.keyClicks(edit, text)
+
+
+def click(button) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+# --- the child: the screenshots -------------------------------------------------------------------
+def capture_all() -> int:
+    if os.environ.get("QT_QPA_PLATFORM") != "xcb" or "CLERKDESK_DATA_DIR" not in os.environ:
+        raise SystemExit("Run scripts/screenshots.py without options; it prepares the child.")
+    from clerkdesk.ui.app import make_application
+
+    app = make_application()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    print(f"Qt platform {app.platformName()}, style {app.style().name()}; writing:")
+    first_run()
+    desk = open_demo()
+    admin = signed_in_window(desk, "admin", "admin-demo-pass", capture=True)
+    admin_dialogs(admin)
+    admin_message_boxes(admin)
+    admin.sign_out()
+    clerk = signed_in_window(desk, "clerk", "clerk-demo-pass")
+    clerk_menu(clerk)
+    clerk.close()
+    from clerkdesk.services.database import close_database
+
+    close_database()
+    return 0
+
+
+def first_run() -> None:
+    """The first-run dialog on an empty database, refusing passwords that do not match."""
+    from clerkdesk.services.database import close_database, open_database
+    from clerkdesk.ui.sign_in import FirstRunDialog
+
+    empty = Path(os.environ["CLERKDESK_DATA_DIR"]) / "empty.sqlite3"
+    empty.parent.mkdir(parents=True, exist_ok=True)
+    open_database(f"sqlite:///{empty}")
+    dialog = FirstRunDialog()
+    settle(dialog)
+    type_into(dialog.username, "jsmith")
+    type_into(dialog.display_name, "Jo Smith")
+    type_into(dialog.password, "front-desk-2024")
+    type_into(dialog.confirm, "front-desk-2025")
+    click(dialog.ok_button)
+    wait_until(lambda: dialog.problem.isVisible() and dialog.ok_button.isEnabled(),
+               "the first-run dialog to refuse the passwords")
+    grab(dialog, "first-run")
+    dialog.close()
+    close_database()
+
+
+def open_demo():
+    """The real start-up path: Desk.open() creates the demo database behind a progress dialog."""
+    from clerkdesk.ui.app import Desk
+
+    desk = Desk(None, True)
+    grab_next_modal("demo-data-progress", lambda dialog: dialog.value() > 0)
+    if not desk.open():
+        raise SystemExit("The demo database could not be opened.")
+    return desk
+
+
+def signed_in_window(desk, username: str, password: str, capture: bool = False):
+    """Sign in through the sign-in dialog (grabbing it on the way) and show the main window."""
+    from clerkdesk.ui.main_window import MainWindow
+    from clerkdesk.ui.sign_in import SignInDialog
+
+    dialog = SignInDialog(desk.database_label, demo=True)
+    settle(dialog)
+    if capture:
+        grab(dialog, "sign-in")
+        submit_sign_in(dialog, username, "not-the-password")
+        wait_until(dialog.problem.isVisible, "the wrong-password message")
+        grab(dialog, "sign-in-wrong-password")
+    submit_sign_in(dialog, username, password)
+    wait_until(lambda: dialog.session is not None, f"{username} to be signed in")
+    dialog.close()
+    window = MainWindow(dialog.session, desk.database_label)
+    grab(window, f"main-window-{username}")
+    return window
+
+
+def submit_sign_in(dialog, username: str, password: str) -> None:
+    dialog.username.clear()
+    type_into(dialog.username, username)
+    dialog.password.clear()
+    type_into(dialog.password, password)
+    click(dialog.ok_button)
+    wait_until(dialog.ok_button.isEnabled, "the sign-in call to finish")
+
+
+def admin_dialogs(window) -> None:
+    """Settings, both tabs of Staff and roles, its two small dialogs, and the audit trail."""
+    from clerkdesk.ui.admin import StaffAndRolesDialog
+    from clerkdesk.ui.audit_view import AuditTrailDialog
+    from clerkdesk.ui.settings_dialog import SettingsDialog
+
+    for name, dialog_class in (("settings", SettingsDialog), ("audit-trail", AuditTrailDialog)):
+        dialog = dialog_class(window.session, window)
+        grab(dialog, name)
+        dialog.close()
+    dialog = StaffAndRolesDialog(window.session, window)
+    staff_and_roles(dialog)
+    staff_forms(window, dialog)
+    dialog.close()
+
+
+def staff_and_roles(dialog) -> None:
+    from PySide6.QtWidgets import QTabWidget
+
+    tabs = dialog.findChild(QTabWidget)
+    tabs.setCurrentIndex(0)
+    grab(dialog, "staff-and-roles-staff")
+    tabs.setCurrentIndex(1)
+    grab(dialog, "staff-and-roles-permissions")
+    tabs.setCurrentIndex(0)
+
+
+def staff_forms(window, parent) -> None:
+    """Add staff (filled in) and Set staff password, as the Staff tab opens them."""
+    from clerkdesk.services import roles
+    from clerkdesk.ui.admin import AddStaffDialog, SetStaffPasswordDialog
+
+    add = AddStaffDialog(window.session, roles.role_names(), parent)
+    settle(add)
+    type_into(add.username, "mgarcia")
+    type_into(add.display_name, "María García")
+    grab(add, "add-staff")
+    add.close()
+    reset = SetStaffPasswordDialog(window.session, "clerk", parent)
+    grab(reset, "set-staff-password")
+    reset.close()
+
+
+def admin_message_boxes(window) -> None:
+    """Help → Keyboard shortcuts and Help → About: message boxes that block until closed."""
+    grab_next_modal("keyboard-shortcuts")
+    window.show_shortcuts()
+    grab_next_modal("about")
+    window.show_about()
+
+
+def clerk_menu(window) -> None:
+    """The Settings menu held open for a clerk, whose role lacks what it offers."""
+    from PySide6.QtTest import QTest
+
+    menu_bar = window.menuBar()
+    menu = next(action.menu() for action in menu_bar.actions()
+                if action.text().replace("&", "") == "Settings")
+    settle(window)
+    menu_bar.setActiveAction(menu.menuAction())
+    wait_until(menu.isVisible, "the Settings menu to open")
+    menu.setActiveAction(menu.actions()[0])  # hovered: its status tip shows in the status bar
+    QTest.qWait(300)
+    save_grab(window, "main-window-clerk-settings-menu", extra=menu.frameGeometry())
+    menu.hide()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
