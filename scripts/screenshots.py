@@ -164,8 +164,9 @@ def save_grab(window, name: str, extra=None) -> None:
     print(f"  {path.relative_to(ROOT)}  {pixmap.width()}×{pixmap.height()}")
 
 
-def grab_next_modal(name: str, ready: Callable[[object], bool] = lambda dialog: True) -> None:
-    """Once a blocking call has opened its modal dialog, grab it and close it."""
+def grab_next_modal(name: str, ready: Callable[[object], bool] = lambda dialog: True,
+                    close: bool = True) -> None:
+    """Once a blocking call has opened its modal dialog, grab it (and close it if `close`)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -176,7 +177,8 @@ def grab_next_modal(name: str, ready: Callable[[object], bool] = lambda dialog: 
             return
         wait_until(lambda: ready(dialog), f"the {name} dialog")
         grab(dialog, name)
-        dialog.done(0)
+        if close:
+            dialog.done(0)
 
     QTimer.singleShot(0, shoot)
 
@@ -203,7 +205,7 @@ def capture_all() -> int:
 
     app = make_application()
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    print(f"Qt platform {app.platformName()}, style {app.style().name()}; writing:")
+    print(f"Qt platform {app.platformName()}; writing:")
     first_run()
     desk = open_demo()
     admin = signed_in_window(desk, "admin", "admin-demo-pass", capture=True)
@@ -246,7 +248,7 @@ def open_demo():
     from clerkdesk.ui.app import Desk
 
     desk = Desk(None, True)
-    grab_next_modal("demo-data-progress", lambda dialog: dialog.value() > 0)
+    grab_next_modal("demo-data-progress", lambda dialog: dialog.value() > 0, close=False)
     if not desk.open():
         raise SystemExit("The demo database could not be opened.")
     return desk
