@@ -142,3 +142,35 @@ def stored_bytes(url: str) -> bytes:
             chunks.append(repr(cursor.fetchall()).encode())
     connection.close()
     return b"".join(chunks)
+
+
+@pytest.fixture
+def smtp_server():
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail(admin, smtp_server):
+    """Email through the loopback SMTP server, with a portal address for the links."""
+    from clerkdesk.services import settings as site_settings
+
+    site_settings.set_settings(admin, {
+        "email.mode": "smtp", "email.smtp_host": "127.0.0.1",
+        "email.smtp_port": smtp_server.port, "email.smtp_security": "none",
+        "email.from_address": "desk@example.org", "portal.url": "https://portal.example.org",
+    })
+    return smtp_server
+
+
+@pytest.fixture
+def household(db):
+    """A household with a primary member and an email address."""
+    from clerkdesk.models import Household, Member
+
+    home = Household.create(client_id="1001", name="O'Brien", email="obrien@example.org")
+    Member.create(household=home, first_name="Siobhán", last_name="O'Brien", is_primary=True)
+    return home.id

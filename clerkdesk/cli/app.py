@@ -8,7 +8,16 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from clerkdesk.services import database, demo, roles, settings, staff
+from clerkdesk.services import (
+    database,
+    demo,
+    email_delivery,
+    households,
+    roles,
+    settings,
+    staff,
+    web_accounts,
+)
 from clerkdesk.services.errors import ClerkDeskError, PermissionDenied
 from clerkdesk.services.jobs import Cancelled, CancelToken
 from clerkdesk.services.logs import configure_logging
@@ -17,7 +26,7 @@ from clerkdesk.services.session import StaffSession
 from .terminal import ProgressBar, read_new_secret, read_sign_in_password
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_PERMISSION = 1, 2, 3
-COMMANDS = frozenset({"init", "db", "demo", "staff", "settings", "role"})
+COMMANDS = frozenset({"init", "db", "demo", "staff", "settings", "role", "account", "email"})
 Handler = Callable[[argparse.Namespace, StaffSession | None], int]
 
 
@@ -58,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     _staff_commands(commands)
     _settings_commands(commands)
     _role_commands(commands)
+    _account_commands(commands)
+    _email_commands(commands)
     return parser
 
 
@@ -253,4 +264,115 @@ def _role_grant(args, actor) -> int:
 def _role_revoke(args, actor) -> int:
     roles.set_grant(actor, args.role, args.permission, False)
     print(f"Revoked {args.permission} from {args.role}.")
+    return 0
+
+
+# --- web accounts and email --------------------------------------------------------------------
+
+def _account_commands(commands) -> None:
+    group = commands.add_parser("account", help="households' web accounts").add_subparsers(
+        title="account commands", metavar="ACTION", required=True)
+    for name, handler, text in (
+            ("show", _account_show, "show a web account (never its password)"),
+            ("unlock", _account_unlock, "unlock a locked web account"),
+            ("lock", _account_lock, "lock a web account"),
+            ("disable", _account_disable, "disable a web account"),
+            ("enable", _account_enable, "enable a disabled web account")):
+        _command(group, name, handler, text).add_argument("username")
+    sub = _command(group, "create", _account_create,
+                   "create a web account for the household with this client ID "
+                   "(a password, if any, from stdin)")
+    sub.add_argument("username")
+    sub.add_argument("--client-id", required=True)
+    sub.add_argument("--with-password", action="store_true",
+                     help="read a password from stdin (must be changed at first sign-in)")
+    sub = _command(group, "set-password", _account_set_password,
+                   "set a new password, read from stdin, or --temporary to mint one")
+    sub.add_argument("username")
+    sub.add_argument("--temporary", action="store_true",
+                     help="mint a temporary password and print it once")
+
+
+def _account_show(args, actor) -> int:
+    account = web_accounts.find_account(actor, args.username)
+    state = "disabled" if account.status != "active" else "locked" if account.locked \
+        else "active"
+    print(f"User name:        {account.username}\nHousehold:        {account.household_id}\n"
+          f"State:            {state}\nMust change:      {'yes' if account.must_change else 'no'}"
+          f"\nFailed attempts:  {account.failed_attempts}\nLast sign-in:     "
+          f"{account.last_login or 'never'}\nEmail:            {account.email or '(none)'}")
+    return 0
+
+
+def _account_create(args, actor) -> int:
+    household_id = households.household_id_for_client(actor, args.client_id)
+    password = confirm = None
+    if args.with_password:
+        password, confirm = read_new_secret(f"Password for {args.username}")
+    account = web_accounts.create_account(actor, household_id, args.username, password, confirm)
+    print(f"Created web account {account.username} for client {args.client_id}.")
+    return 0
+
+
+def _account_set_password(args, actor) -> int:
+    account = web_accounts.find_account(actor, args.username)
+    if args.temporary:
+        temporary = web_accounts.issue_temporary_password(actor, account.id)
+        print(f"Temporary password for {account.username} (shown once, must be changed at "
+              f"first sign-in): {temporary}")
+        return 0
+    password, confirm = read_new_secret(f"New password for {account.username}")
+    web_accounts.set_password(actor, account.id, password, confirm)
+    print(f"Password set for {account.username}; it must be changed at first sign-in.")
+    return 0
+
+
+def _account_unlock(args, actor) -> int:
+    account = web_accounts.find_account(actor, args.username)
+    web_accounts.unlock_account(actor, account.id)
+    print(f"Unlocked {account.username}.")
+    return 0
+
+
+def _account_lock(args, actor) -> int:
+    account = web_accounts.find_account(actor, args.username)
+    web_accounts.lock_account(actor, account.id)
+    print(f"Locked {account.username}.")
+    return 0
+
+
+def _account_disable(args, actor) -> int:
+    account = web_accounts.find_account(actor, args.username)
+    web_accounts.set_account_active(actor, account.id, False)
+    print(f"Disabled {account.username}.")
+    return 0
+
+
+def _account_enable(args, actor) -> int:
+    account = web_accounts.find_account(actor, args.username)
+    web_accounts.set_account_active(actor, account.id, True)
+    print(f"Enabled {account.username}.")
+    return 0
+
+
+def _email_commands(commands) -> None:
+    group = commands.add_parser("email", help="email settings").add_subparsers(
+        title="email commands", metavar="ACTION", required=True)
+    _command(group, "test", _email_test, "send the test email").add_argument("address")
+    _command(group, "password", _email_password,
+             "store the SMTP password in the OS keyring (read from stdin)")
+
+
+def _email_test(args, actor) -> int:
+    how = email_delivery.send_test_email(actor, args.address)
+    print(f"Test email sent to {args.address} through {how}.")
+    return 0
+
+
+def _email_password(args, actor) -> int:
+    password, confirm = read_new_secret("SMTP password")
+    if password != confirm:
+        raise ClerkDeskError("The two passwords do not match; nothing was stored.")
+    name = email_delivery.store_smtp_password(actor, password)
+    print(f"Stored in the OS keyring as “{name}”.")
     return 0

@@ -9,6 +9,8 @@ from .records import AuditEvent, CaseNote
 from .schema import ALL_MODELS, SCHEMA_VERSION
 from .settings import PasswordPolicy, Setting
 from .staff import Role, RolePermission, StaffUser
+from .templates import EmailTemplate
+from .tokens import Token
 from .web_account import WebAccount
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "DatabaseConfigError",
     "DatabaseInfo",
     "DatabaseUnavailable",
+    "EmailTemplate",
     "Household",
     "Member",
     "Pass",
@@ -31,6 +34,7 @@ __all__ = [
     "SchemaTooNew",
     "Setting",
     "StaffUser",
+    "Token",
     "WebAccount",
     "data_dir",
     "database",

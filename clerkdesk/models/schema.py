@@ -17,6 +17,8 @@ from .passes import Pass, PassType
 from .records import AuditEvent, CaseNote
 from .settings import PasswordPolicy, Setting
 from .staff import Role, RolePermission, StaffUser
+from .templates import EmailTemplate
+from .tokens import Token
 from .web_account import WebAccount
 
 SCHEMA_VERSION = 1
@@ -37,6 +39,8 @@ ALL_MODELS: list[type[BaseModel]] = [
     AuditEvent,
     PassType,
     Pass,
+    Token,
+    EmailTemplate,
 ]
 
 

@@ -33,5 +33,9 @@ class WebAccount(BaseModel):
     password_changed_at = DateTimeField(null=True)
     password_expires_at = DateTimeField(null=True)
     credentials_delivered_at = DateTimeField(null=True)
+    # "owner" once the household chose its own password; bulk mailings then leave it alone.
+    password_source = CharField(max_length=20, default="assigned")
+    # The address this login uses; empty means the member's, else the household's.
+    email = CharField(max_length=320, default="", index=True)
     created_at = DateTimeField(default=utcnow)
     changed_at = DateTimeField(default=utcnow)

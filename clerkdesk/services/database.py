@@ -15,6 +15,7 @@ from clerkdesk.models import open_database as open_schema
 from clerkdesk.models.connection import keyring_name_for
 from clerkdesk.models.secret_store import set_secret
 
+from .email_templates import ensure_default_templates
 from .errors import ValidationError
 from .roles import ensure_built_in_roles
 from .settings import ensure_policy
@@ -33,6 +34,7 @@ def open_database(url: str | None = None) -> DatabaseInfo:
     with database.atomic():
         ensure_built_in_roles()
         ensure_policy()
+        ensure_default_templates()
     return info
 
 

@@ -22,6 +22,7 @@ from .errors import ValidationError
 from .jobs import CancelToken, Job, Progress, ProgressCallback
 from .permissions import ADMINISTRATOR, CLERK, SUPERVISOR, Permission, require
 from .session import StaffSession
+from .settings import seed_value
 from .staff import add_staff_unchecked
 
 MAX_HOUSEHOLDS = 2_000_000
@@ -89,6 +90,8 @@ class DemoDataJob(Job):
     def run(self, report: ProgressCallback, cancel: CancelToken) -> DemoResult:
         with database.atomic():
             staff = ensure_demo_staff()
+            if staff:
+                _rehearsal_settings()
             pass_types = ensure_pass_types()
         factory = _HouseholdFactory(self.seed, self.today, pass_types)
         next_household = (Household.select(fn.MAX(Household.id)).scalar() or 0) + 1
@@ -118,6 +121,13 @@ def ensure_demo_staff() -> tuple[tuple[str, str, str], ...]:
     for username, password, role in DEMO_STAFF:
         add_staff_unchecked(username, username.title(), password, role)
     return DEMO_STAFF
+
+
+def _rehearsal_settings() -> None:
+    """A new demo database captures its mail (nothing leaves) and has a pretend portal."""
+    seed_value("email.mode", "capture")
+    seed_value("email.from_address", "frontdesk@example.org")
+    seed_value("portal.url", "https://portal.example.org")
 
 
 def ensure_pass_types() -> dict[str, int]:

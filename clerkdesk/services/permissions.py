@@ -97,3 +97,10 @@ def granted(actor: StaffSession) -> frozenset[Permission]:
     )
     known = {p.value for p in Permission}
     return frozenset(Permission(r.permission) for r in rows if r.permission in known)
+
+
+def require_signed_in(actor: StaffSession | None) -> None:
+    """For reading: any active staff member may look, none may without signing in."""
+    if actor is None or not StaffUser.select().where(
+            (StaffUser.id == actor.staff_id) & StaffUser.active).exists():
+        raise PermissionDenied("signed_in", "Signed in as an active staff member")

@@ -20,7 +20,7 @@ from .errors import ValidationError
 from .permissions import Permission, require
 from .session import StaffSession
 from .unit_of_work import transactional
-from .validation import clean_text
+from .validation import clean_text, normalise_email
 
 log = logging.getLogger(__name__)
 BCRYPT_COST_OVERRIDE = "CLERKDESK_BCRYPT_COST"
@@ -39,6 +39,7 @@ class SettingSpec:
     help: str = ""
     minimum: int | None = None
     maximum: int | None = None
+    choices: tuple[str, ...] = ()
 
     @property
     def kind(self) -> type:
@@ -70,6 +71,26 @@ SPECS: tuple[SettingSpec, ...] = (
                 "The web portal households sign in to, e.g. https://portal.example.org."),
     SettingSpec("portal.allow_self_change", "Households may change user name and password", True,
                 "When off, households cannot change them after signing in."),
+    SettingSpec("security.temporary_password_days", "Temporary passwords expire after (days)", 7,
+                "A password a clerk mints or types must be changed before this.", 1, 90),
+    SettingSpec("security.reset_token_minutes", "Reset links expire after (minutes)", 60,
+                "How long a forgot-password link works.", 5, 10080),
+    SettingSpec("security.forgot_requests_per_hour", "Reset emails per account per hour", 3,
+                "More forgot-password requests than this in an hour send nothing.", 1, 50),
+    SettingSpec("email.mode", "Email delivery", "smtp",
+                "smtp sends real mail; capture writes each message to the capture folder "
+                "instead (rehearsal: nothing leaves).", choices=("smtp", "capture")),
+    SettingSpec("email.capture_folder", "Capture folder", "",
+                "Where captured messages go; empty means “captured-mail” in the data folder."),
+    SettingSpec("email.smtp_host", "SMTP server", "", "e.g. smtp.example.org"),
+    SettingSpec("email.smtp_port", "SMTP port", 587, "587 for STARTTLS, 465 for SSL.", 1, 65535),
+    SettingSpec("email.smtp_security", "SMTP security", "starttls",
+                "How the connection is encrypted.", choices=("starttls", "ssl", "none")),
+    SettingSpec("email.smtp_user", "SMTP user", "",
+                "Leave empty when the server needs no sign-in. The password is kept in the "
+                "OS keyring (clerkdesk email password)."),
+    SettingSpec("email.from_address", "From address", "", "e.g. frontdesk@example.org"),
+    SettingSpec("email.from_name", "From name", "Front Desk", "Shown as the sender's name."),
     SettingSpec("accounts.per_member", "Web accounts per member", False,
                 "When on, each member (contact) has a login of their own."),
     SettingSpec("phone.region", "Phone number region", "US",
@@ -162,6 +183,13 @@ def bcrypt_cost() -> int:
     return int(get_setting("security.bcrypt_cost"))
 
 
+def seed_value(key: str, value: Value) -> None:
+    """Store a setting without an actor: only for seeding a new (demo) database."""
+    spec = spec_for(key)
+    Setting.insert(key=key, value=json.dumps(parse_value(spec, value))).on_conflict(
+        conflict_target=[Setting.key], preserve=[Setting.value]).execute()
+
+
 def ensure_policy() -> None:
     PasswordPolicy.get_or_create(name=DEFAULT_POLICY_NAME)
 
@@ -197,6 +225,13 @@ def _parse_int(spec: SettingSpec, value: object) -> int:
 
 
 def _check_text(spec: SettingSpec, text: str) -> str:
+    if spec.choices:
+        text = text.lower()
+        if text not in spec.choices:
+            raise ValidationError(spec.key, f"“{spec.label}” takes one of "
+                                  f"{', '.join(spec.choices)}, not “{text[:40]}”.")
+    if spec.key == "email.from_address" and text:
+        text = normalise_email("email.from_address", text)
     if spec.key == "portal.url" and text:
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.netloc:

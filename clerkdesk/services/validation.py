@@ -3,6 +3,8 @@
 import re
 import unicodedata
 
+from email_validator import EmailNotValidError, validate_email
+
 from .errors import ValidationError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -31,3 +33,13 @@ def clean_text(field: str, value: object, *, max_length: int, required: bool = F
 def fold_key(text: str) -> str:
     """The case-insensitive key names are compared and indexed by."""
     return unicodedata.normalize("NFKC", text).casefold()
+
+
+def normalise_email(field: str, value: str) -> str:
+    """A syntactically valid address in its normal form (no DNS look-up: desks may be offline)."""
+    text = clean_text(field, value, max_length=320, required=True)
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValidationError(field, f"“{text[:80]}” is not a valid email address: {error}") \
+            from None

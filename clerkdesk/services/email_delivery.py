@@ -1,0 +1,224 @@
+"""Delivering email: SMTP through yagmail, or capture mode (each message an .eml file).
+
+yagmail opens, secures and signs in the connection; the messages themselves are built with
+the standard library as plain UTF-8 text, so a name with HTML in it stays text, and one
+connection carries many messages.
+"""
+
+import logging
+import re
+import smtplib
+import socket
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+from types import TracebackType
+
+import yagmail
+
+from clerkdesk.models import data_dir, utcnow
+from clerkdesk.models.secret_store import get_secret, set_secret
+
+from . import audit
+from .email_templates import TEST_EMAIL, get_template, render
+from .errors import ClerkDeskError, ValidationError
+from .permissions import Permission, require
+from .session import StaffSession
+from .settings import get_setting
+from .validation import normalise_email
+
+log = logging.getLogger(__name__)
+SMTP_TIMEOUT_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    body: str
+    cc: tuple[str, ...] = ()
+
+
+class DeliveryError(ClerkDeskError):
+    """The message could not be handed to the mail server; `permanent` for a refused address."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Mailer(ABC):
+    """Send messages over one connection: ``with mailer: mailer.send(a); mailer.send(b)``."""
+
+    description = ""
+
+    def __enter__(self) -> "Mailer":
+        self.open()
+        return self
+
+    def __exit__(self, kind: type | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def open(self) -> None:  # noqa: B027 - capture needs no connection
+        pass
+
+    def close(self) -> None:  # noqa: B027
+        pass
+
+    @abstractmethod
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class CaptureMailer(Mailer):
+    """Rehearsal: every message is written to a folder and nothing leaves the machine."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.description = f"capture mode (folder {folder})"
+
+    def open(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def send(self, message: EmailMessage) -> None:
+        self.open()
+        stamp = utcnow().strftime("%Y%m%d-%H%M%S-%f")
+        safe_to = re.sub(r"[^A-Za-z0-9@._-]", "_", str(message["To"]))[:80]
+        (self.folder / f"{stamp}-{safe_to}.eml").write_bytes(message.as_bytes())
+
+
+class SmtpMailer(Mailer):
+    def __init__(self, host: str, port: int, security: str, user: str, password: str | None
+                 ) -> None:
+        self.host, self.port, self.security, self.user = host, port, security, user
+        self.password = password
+        self.client: yagmail.SMTP | None = None
+        self.description = f"SMTP server {host}:{port}"
+
+    def open(self) -> None:
+        if self.client is not None:
+            return
+        client = yagmail.SMTP(
+            user=self.user or None, password=self.password or "", host=self.host,
+            port=self.port, smtp_ssl=self.security == "ssl",
+            smtp_starttls=self.security == "starttls", smtp_skip_login=not self.user,
+            soft_email_validation=False, timeout=SMTP_TIMEOUT_SECONDS)
+        try:
+            client.login()
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryError(_explain_connection(self, error)) from None
+        self.client = client
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def send(self, message: EmailMessage) -> None:
+        self.open()
+        try:
+            refused = self.client.smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            reasons = "; ".join(f"{a}: {c} {m.decode(errors='replace')}"
+                                for a, (c, m) in error.recipients.items())
+            raise DeliveryError(f"The mail server refused the address ({reasons}).",
+                                permanent=all(c >= 500 for c, _ in error.recipients.values())
+                                ) from None
+        except smtplib.SMTPResponseException as error:
+            self.close()
+            raise DeliveryError(f"The mail server answered {error.smtp_code}: "
+                                f"{error.smtp_error.decode(errors='replace')}",
+                                permanent=error.smtp_code >= 500) from None
+        except (OSError, smtplib.SMTPException) as error:
+            self.close()
+            raise DeliveryError(f"The connection to the mail server was lost ({error}). "
+                                "Nothing more was sent; try again.") from None
+        if refused:
+            raise DeliveryError(f"The mail server refused {', '.join(refused)}.", permanent=True)
+
+
+def mailer_from_settings() -> Mailer:
+    if get_setting("email.mode") == "capture":
+        return CaptureMailer(capture_folder())
+    host = str(get_setting("email.smtp_host"))
+    if not host:
+        raise DeliveryError("Email is not set up: enter the SMTP server in Settings → Email, "
+                            "or choose capture mode.")
+    user = str(get_setting("email.smtp_user"))
+    password = get_secret(smtp_keyring_name(user, host)) if user else None
+    return SmtpMailer(host, int(get_setting("email.smtp_port")),
+                      str(get_setting("email.smtp_security")), user, password)
+
+
+def capture_folder() -> Path:
+    configured = str(get_setting("email.capture_folder"))
+    return Path(configured) if configured else data_dir() / "captured-mail"
+
+
+def build_message(outgoing: OutgoingEmail) -> EmailMessage:
+    sender = str(get_setting("email.from_address"))
+    if not sender:
+        raise DeliveryError("Enter the From address in Settings → Email before sending.")
+    message = EmailMessage()
+    message["From"] = formataddr((str(get_setting("email.from_name")), sender))
+    message["To"] = outgoing.to
+    if outgoing.cc:
+        message["Cc"] = ", ".join(outgoing.cc)
+    message["Subject"] = outgoing.subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
+    message.set_content(outgoing.body)
+    return message
+
+
+def deliver(messages: list[OutgoingEmail]) -> None:
+    """Send all of them over one connection; the first failure raises DeliveryError."""
+    built = [build_message(m) for m in messages]
+    with mailer_from_settings() as mailer:
+        for message in built:
+            mailer.send(message)
+
+
+def send_test_email(actor: StaffSession, to: str) -> str:
+    """Send the Test Email template to `to`; returns how it went out (SMTP or capture)."""
+    require(actor, Permission.SETTINGS_EDIT)
+    address = normalise_email("to", to)
+    subject, body = render(get_template(TEST_EMAIL), {})
+    mailer = mailer_from_settings()
+    with mailer:
+        mailer.send(build_message(OutgoingEmail(address, subject, body)))
+    audit.record(actor, "email.test", "email", "", to=address)
+    return mailer.description
+
+
+def smtp_keyring_name(user: str, host: str) -> str:
+    return f"smtp:{user}@{host}"
+
+
+def store_smtp_password(actor: StaffSession, password: str) -> str:
+    """Keep the SMTP password in the OS keyring; returns the entry's name."""
+    require(actor, Permission.SETTINGS_EDIT)
+    user, host = str(get_setting("email.smtp_user")), str(get_setting("email.smtp_host"))
+    if not user or not host:
+        raise ValidationError("email.smtp_user", "Set the SMTP server and user first.")
+    if not password:
+        raise ValidationError("password", "Enter the password to store.")
+    name = smtp_keyring_name(user, host)
+    set_secret(name, password)
+    return name
+
+
+def _explain_connection(mailer: SmtpMailer, error: Exception) -> str:
+    where = f"{mailer.host}:{mailer.port}"
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return (f"The mail server {where} refused the sign-in of “{mailer.user}”. Check the "
+                "SMTP user and the password stored with `clerkdesk email password`.")
+    if isinstance(error, socket.timeout | TimeoutError):
+        return f"The mail server {where} did not answer in {SMTP_TIMEOUT_SECONDS} seconds."
+    if isinstance(error, ConnectionRefusedError):
+        return f"The mail server {where} refused the connection: is it running on that port?"
+    if isinstance(error, socket.gaierror):
+        return f"The mail server name “{mailer.host}” cannot be found. Check Settings → Email."
+    return f"Cannot reach the mail server {where}: {error}. Check Settings → Email."
