@@ -105,6 +105,8 @@ class SmtpMailer(Mailer):
             port=self.port, smtp_ssl=self.security == "ssl",
             smtp_starttls=self.security == "starttls", smtp_skip_login=not self.user,
             soft_email_validation=False, timeout=SMTP_TIMEOUT_SECONDS)
+        # yagmail assumes Gmail and appends "@gmail.com" to a bare user name; sign in as given.
+        client.user = self.user
         try:
             client.login()
         except (OSError, smtplib.SMTPException) as error:
@@ -148,6 +150,9 @@ def mailer_from_settings() -> Mailer:
                             "or choose capture mode.")
     user = str(get_setting("email.smtp_user"))
     password = get_secret(smtp_keyring_name(user, host)) if user else None
+    if user and not password:
+        raise DeliveryError(f"No SMTP password is stored for {user} at {host}. Store it with "
+                            "`clerkdesk email password` (it is kept in the OS keyring).")
     return SmtpMailer(host, int(get_setting("email.smtp_port")),
                       str(get_setting("email.smtp_security")), user, password)
 
