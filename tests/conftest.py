@@ -174,3 +174,18 @@ def household(db):
     home = Household.create(client_id="1001", name="O'Brien", email="obrien@example.org")
     Member.create(household=home, first_name="Siobhán", last_name="O'Brien", is_primary=True)
     return home.id
+
+
+@pytest.fixture
+def site(db_url, capsys, monkeypatch):
+    """A database with an administrator `boss` and a clerk `cleo`, made through the CLI."""
+    from tests.cli_support import ADMIN_PASSWORD, CLERK_PASSWORD, cli
+
+    status, _, _ = cli(capsys, monkeypatch, "--database", db_url, "staff", "add", "boss",
+                       "--role", "admin", stdin=ADMIN_PASSWORD + "\n")
+    assert status == 0
+    status, _, _ = cli(capsys, monkeypatch, "--database", db_url, "--as", "boss", "staff", "add",
+                       "cleo", "--role", "clerk", stdin=CLERK_PASSWORD + "\n",
+                       password=ADMIN_PASSWORD)
+    assert status == 0
+    return db_url

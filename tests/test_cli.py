@@ -1,45 +1,18 @@
 """The CLI over the same services and permission checks; bad input gets a message, not a trace."""
 
-import io
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from clerkdesk.cli import run
 from clerkdesk.models import data_dir
 from clerkdesk.services import settings, staff
 from clerkdesk.services.database import open_database
+from tests.cli_support import ADMIN_PASSWORD, CLERK_PASSWORD, cli
 from tests.conftest import stored_bytes
 
-ADMIN_PASSWORD = "cli-admin-Secret-1"
-CLERK_PASSWORD = "cli-clerk-Secret-2"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(capsys, monkeypatch, *argv, stdin="", password=None):
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    if password is None:
-        monkeypatch.delenv("CLERKDESK_STAFF_PASSWORD", raising=False)
-    else:
-        monkeypatch.setenv("CLERKDESK_STAFF_PASSWORD", password)
-    status = run(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-@pytest.fixture
-def site(db_url, capsys, monkeypatch):
-    """A database with an administrator `boss` and a clerk `cleo`, made through the CLI."""
-    status, _, _ = cli(capsys, monkeypatch, "--database", db_url, "staff", "add", "boss",
-                       "--role", "admin", stdin=ADMIN_PASSWORD + "\n")
-    assert status == 0
-    status, _, _ = cli(capsys, monkeypatch, "--database", db_url, "--as", "boss", "staff", "add",
-                       "cleo", "--role", "clerk", stdin=CLERK_PASSWORD + "\n",
-                       password=ADMIN_PASSWORD)
-    assert status == 0
-    return db_url
 
 
 def test_init_on_a_fresh_database_says_what_to_do_next(db_url, capsys, monkeypatch):

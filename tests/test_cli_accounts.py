@@ -5,7 +5,7 @@ import pytest
 from clerkdesk.models import Household, WebAccount
 from clerkdesk.services import portal
 from clerkdesk.services.portal import Outcome
-from tests.test_cli import ADMIN_PASSWORD, CLERK_PASSWORD, cli, site  # noqa: F401 - fixture
+from tests.cli_support import ADMIN_PASSWORD, CLERK_PASSWORD, cli
 
 NEW_PASSWORD = "Typed-At-Terminal-5"
 

@@ -46,6 +46,7 @@ DEMO_STAFF = (
     ("super", "super-demo-pass", SUPERVISOR),
     ("clerk", "clerk-demo-pass", CLERK),
 )
+DEMO_STAFF_NAMES = {"admin": "Alex Morgan", "super": "Sam Rivera", "clerk": "Casey Lee"}
 HOUSEHOLD_FIELDS = [Household.id, Household.client_id, Household.name, Household.address_line1,
                     Household.city, Household.region, Household.postal_code, Household.phone,
                     Household.phone_digits, Household.email, Household.status]
@@ -106,7 +107,8 @@ class DemoDataJob(Job):
                 _insert(rows)
             for index, part in enumerate(rows):
                 totals[index] += len(part)
-            report(Progress(start + count, self.households, f"{start + count:,} households"))
+            report(Progress(start + count, self.households,
+                            f"{start + count:,} of {self.households:,}"))
         _advance_sequences()
         with database.atomic():
             audit.record(self.actor, "demo.generate", "household", "", households=totals[0],
@@ -119,7 +121,7 @@ def ensure_demo_staff() -> tuple[tuple[str, str, str], ...]:
     if StaffUser.select().exists():
         return ()
     for username, password, role in DEMO_STAFF:
-        add_staff_unchecked(username, username.title(), password, role)
+        add_staff_unchecked(username, DEMO_STAFF_NAMES[username], password, role)
     return DEMO_STAFF
 
 

@@ -40,6 +40,7 @@ class SettingSpec:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] = ()
+    multiline: bool = False
 
     @property
     def kind(self) -> type:
@@ -52,7 +53,7 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("password_policy.final_attempt_warning", "Warn before the final attempt", True,
                 "Tell the household when one attempt is left."),
     SettingSpec("password_policy.locked_message", "Locked message", DEFAULT_LOCKED_MESSAGE,
-                "Shown on the portal when an account is locked."),
+                "Shown on the portal when an account is locked.", multiline=True),
     SettingSpec("password_policy.case_sensitive", "Passwords are case-sensitive", False,
                 "Off by default: “Secret” and “SECRET” are the same password."),
     SettingSpec("password_policy.min_length", "Minimum password length", 8,
@@ -91,7 +92,7 @@ SPECS: tuple[SettingSpec, ...] = (
                 "OS keyring (clerkdesk email password)."),
     SettingSpec("email.from_address", "From address", "", "e.g. frontdesk@example.org"),
     SettingSpec("email.from_name", "From name", "Front Desk", "Shown as the sender's name."),
-    SettingSpec("accounts.per_member", "Web accounts per member", False,
+    SettingSpec("accounts.per_member", "Each member gets a web account of their own", False,
                 "When on, each member (contact) has a login of their own."),
     SettingSpec("phone.region", "Phone number region", "US",
                 "Two-letter country code used to read phone numbers without a +prefix."),

@@ -229,7 +229,7 @@ def _check_new_password(password: str, confirm: str, username: str) -> None:
     if not isinstance(password, str) or not password:
         raise ValidationError("password", "Enter a password.")
     if password != confirm:
-        raise ValidationError("password", "The two passwords do not match.")
+        raise ValidationError("confirm", "The two passwords do not match.")
     if len(password) < minimum:
         raise ValidationError("password", f"The password must be at least {minimum} characters.")
     if fold_key(password) == fold_key(username):

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 from clerkdesk.services import roles, staff
 from clerkdesk.services.permissions import LABELS, Permission
 from clerkdesk.services.session import StaffSession
+from clerkdesk.services.settings import get_setting
 
 from .forms import FormDialog
 from .messages import show_error
@@ -70,9 +72,12 @@ class PermissionsPage(QWidget):
         self.table.clear()
         self.table.setRowCount(len(Permission))
         self.table.setColumnCount(len(self.roles) + 1)
-        self.table.setHorizontalHeaderLabels(["Permission device", *(r.name for r in self.roles)])
+        self.table.setHorizontalHeaderLabels(
+            ["Permission", *(f"{r.name}\n(always all)" if r.locked else r.name
+                             for r in self.roles)])
         for row, permission in enumerate(Permission):
-            label = QTableWidgetItem(f"{LABELS[permission]}  ({permission.value})")
+            label = QTableWidgetItem(LABELS[permission])
+            label.setToolTip(f"Permission device {permission.value}")
             label.setFlags(Qt.ItemFlag.ItemIsEnabled)
             self.table.setItem(row, 0, label)
             for column, role in enumerate(self.roles, start=1):
@@ -80,7 +85,9 @@ class PermissionsPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(self.roles) + 1):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            self.table.setColumnWidth(column, 120)
+        self.table.setAlternatingRowColors(True)
         self.table.blockSignals(False)
 
     @staticmethod
@@ -130,7 +137,12 @@ class StaffPage(QWidget):
         self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         buttons = QHBoxLayout()
@@ -157,11 +169,12 @@ class StaffPage(QWidget):
         for row, member in enumerate(self.members):
             state = "Disabled" if not member.active else "Locked" if member.locked else "Active"
             for column, text in enumerate((member.username, member.display_name, member.role,
-                                           state, local_text(member.last_sign_in, "never"))):
+                                           state, local_text(member.last_sign_in, "Never"))):
                 self.table.setItem(row, column, QTableWidgetItem(text))
             if member.username == select:
                 self.table.selectRow(row)
-        self.table.resizeColumnsToContents()
+        if not self.table.selectionModel().hasSelection() and self.members:
+            self.table.selectRow(0)
         self._selection_changed()
 
     def selected(self) -> staff.StaffView | None:
@@ -231,11 +244,13 @@ class AddStaffDialog(FormDialog):
         self.username = self.add_line("user name", "&User name:")
         self.display_name = self.add_line("display name", "&Full name:")
         self.role = QComboBox()
+        self.role.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.role.addItems(role_names)
         self.role.setCurrentText("Clerk")
         self.form.addRow("&Role:", self.role)
         self.fields["role"] = self.role
-        self.password = self.add_line("password", "&Password:", secret=True)
+        self.password = self.add_line("password", "&Password:", secret=True,
+                                      note=_length_note())
         self.confirm = self.add_line("confirm", "R&e-enter password:", secret=True)
         self.created: str | None = None
 
@@ -252,13 +267,18 @@ class AddStaffDialog(FormDialog):
 class SetStaffPasswordDialog(FormDialog):
     def __init__(self, session: StaffSession, username: str,
                  parent: QWidget | None = None) -> None:
-        super().__init__("Set staff password", f"A new password for {username}. Tell it to them "
-                         "in person; it is never shown again.", "Set password", parent)
+        super().__init__("Set staff password", f"A new password for <b>{username}</b>. Tell it "
+                         "to them in person; it is never shown again.", "Set password", parent)
         self.session, self.username = session, username
-        self.password = self.add_line("password", "&New password:", secret=True)
+        self.password = self.add_line("password", "&New password:", secret=True,
+                                      note=_length_note())
         self.confirm = self.add_line("confirm", "&Re-enter password:", secret=True)
 
     def submit(self) -> None:
         values = (self.session, self.username, self.password.text(), self.confirm.text())
         self.submit_in_background(lambda: staff.reset_staff_password(*values),
                                   lambda _: self.accept())
+
+
+def _length_note() -> str:
+    return f"At least {get_setting('staff.min_password_length')} characters."

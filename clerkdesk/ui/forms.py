@@ -25,38 +25,42 @@ class FormDialog(QDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.setMinimumWidth(440)
-        layout = QVBoxLayout(self)
+        self.setMinimumWidth(460)
+        self.body = QVBoxLayout(self)
+        self.body.setSpacing(10)
         self.heading = QLabel(heading)
         self.heading.setWordWrap(True)
         self.heading.setObjectName("heading")
-        layout.addWidget(self.heading)
+        self.body.addWidget(self.heading)
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        layout.addLayout(self.form)
+        self.body.addLayout(self.form)
         self.problem = QLabel()
         self.problem.setObjectName("problem")
         self.problem.setWordWrap(True)
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problem.hide()
-        layout.addWidget(self.problem)
+        self.body.addWidget(self.problem)
+        self.body.addStretch(1)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText(ok_text)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
-        layout.addWidget(self.buttons)
+        self.body.addWidget(self.buttons)
         self.fields: dict[str, QWidget] = {}
 
     def add_line(self, name: str, label: str, secret: bool = False,
-                 placeholder: str = "") -> QLineEdit:
+                 placeholder: str = "", note: str = "") -> QLineEdit:
         edit = QLineEdit()
         edit.setObjectName(name.replace(" ", "_"))
         edit.setPlaceholderText(placeholder)
         if secret:
             edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.form.addRow(label, edit)
+        if note:
+            self.form.addRow("", small_note(note))
         self.fields[name] = edit
         return edit
 
@@ -78,6 +82,7 @@ class FormDialog(QDialog):
         message = error if isinstance(error, str) else error_text(error)
         self.problem.setText(message)
         self.problem.show()
+        self.adjustSize()  # grow for the message instead of squeezing the form
         field = self.fields.get(error.field) if isinstance(error, ValidationError) else None
         if field is not None:
             field.setFocus()
@@ -90,3 +95,13 @@ class FormDialog(QDialog):
             field.setEnabled(not busy)
         if busy:
             self.problem.hide()
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+
+
+def small_note(text: str) -> QLabel:
+    note = QLabel(text)
+    note.setObjectName("note")
+    note.setWordWrap(True)
+    return note

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QCommandLinkButton,
     QLabel,
     QMainWindow,
     QMenu,
@@ -21,6 +22,7 @@ from clerkdesk.services.session import StaffSession
 from .admin import StaffAndRolesDialog
 from .audit_view import AuditTrailDialog
 from .settings_dialog import SettingsDialog
+from .templates_dialog import TemplatesDialog
 
 NOT_YET = "Not available in this version of ClerkDesk yet."
 
@@ -49,7 +51,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
 
         households = bar.addMenu("&Households")
-        self._future(households, "Household &Maintenance…", "Ctrl+H")
+        self._future(households, "Household &Maintenance…")
         web = bar.addMenu("&Web Utilities")
         self._future(web, "&Bulk Web ID/PIN Assign…")
         self._future(web, "&Portal Accounts…")
@@ -62,6 +64,8 @@ class MainWindow(QMainWindow):
         settings_menu = bar.addMenu("&Settings")
         self._action(settings_menu, "&Settings…", self.open_settings, "Ctrl+,",
                      Permission.SETTINGS_EDIT)
+        self._action(settings_menu, "&Email templates…", self.open_templates, "Ctrl+Shift+E",
+                     Permission.SETTINGS_EDIT)
         self._action(settings_menu, "Staff and &roles…", self.open_staff_and_roles,
                      "Ctrl+Shift+R", Permission.STAFF_ADMIN)
         help_menu = bar.addMenu("&Help")
@@ -69,6 +73,8 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&About ClerkDesk", self.show_about)
         for menu in (reports, settings_menu):
             menu.aboutToShow.connect(self.refresh_permissions)
+        for menu in bar.findChildren(QMenu):
+            menu.setToolTipsVisible(True)
 
     def _action(self, menu: QMenu, text: str, slot: Callable[[], object],
                 shortcut: str | None = None,
@@ -81,8 +87,8 @@ class MainWindow(QMainWindow):
             self._guarded.append((action, permission))
         return action
 
-    def _future(self, menu: QMenu, text: str, shortcut: str | None = None) -> None:
-        action = menu.addAction(text)
+    def _future(self, menu: QMenu, text: str) -> None:
+        action = menu.addAction(f"{text}  (coming soon)")
         action.setEnabled(False)
         action.setStatusTip(NOT_YET)
         action.setToolTip(NOT_YET)
@@ -95,26 +101,52 @@ class MainWindow(QMainWindow):
             action.setEnabled(allowed)
             lacking = f"Your role lacks the permission “{permissions.label(permission)}”."
             action.setStatusTip("" if allowed else lacking)
+            action.setToolTip(action.text().replace("&", "") if allowed else lacking)
+        for link, permission in self.home_links:
+            link.setVisible(permission in held)
+        self.nothing_yet.setVisible(not any(p in held for _, p in self.home_links))
         self.role_label.setText(f"Signed in as {self.session.label} · "
                                 f"{staff.role_of(self.session)}")
 
     # --- home and status bar ---------------------------------------------------------------
     def _build_home(self) -> None:
         home = QWidget()
+        home.setObjectName("home")
         layout = QVBoxLayout(home)
+        layout.setContentsMargins(32, 24, 32, 24)
         layout.setAlignment(Qt.AlignmentFlag.AlignTop)
         title = QLabel("ClerkDesk")
         title.setObjectName("title")
         self.welcome = QLabel(f"Welcome, {self.session.label}.")
         self.welcome.setObjectName("welcome")
-        guide = QLabel(
-            "Use the menus above to work. <b>Settings → Settings…</b> holds the password "
-            "policy and portal options; <b>Settings → Staff and roles…</b> adds staff and "
-            "decides what each role may do; <b>Reports → Audit trail…</b> shows who changed "
-            "what. Press <b>F1</b> for the keyboard shortcuts.")
-        guide.setWordWrap(True)
-        for widget in (title, self.welcome, guide):
-            layout.addWidget(widget)
+        layout.addWidget(title)
+        layout.addWidget(self.welcome)
+        self.shortcuts_box = QVBoxLayout()
+        self.shortcuts_box.setSpacing(4)
+        layout.addLayout(self.shortcuts_box)
+        self.nothing_yet = QLabel(
+            "Household Maintenance and Web Details arrive with the next version of ClerkDesk; "
+            "your role has nothing else to do here yet. Press F1 for the keyboard shortcuts.")
+        self.nothing_yet.setWordWrap(True)
+        self.nothing_yet.setMaximumWidth(640)
+        layout.addWidget(self.nothing_yet)
+        self.home_links: list[tuple[QCommandLinkButton, Permission]] = []
+        for title_text, description, slot, permission in (
+                ("Settings", "Password policy for households, the portal address, email "
+                 "delivery and staff sign-in rules.", self.open_settings,
+                 Permission.SETTINGS_EDIT),
+                ("Email templates", "The messages ClerkDesk sends: credentials, forgot user "
+                 "name, reset links and change notices.", self.open_templates,
+                 Permission.SETTINGS_EDIT),
+                ("Staff and roles", "Add staff, unlock or disable them, and decide what each "
+                 "role may do.", self.open_staff_and_roles, Permission.STAFF_ADMIN),
+                ("Audit trail", "Who changed what, and when.", self.open_audit_trail,
+                 Permission.STAFF_ADMIN)):
+            link = QCommandLinkButton(title_text, description)
+            link.setMaximumWidth(640)
+            link.clicked.connect(slot)
+            self.shortcuts_box.addWidget(link)
+            self.home_links.append((link, permission))
         self.setCentralWidget(home)
 
     def _build_status_bar(self) -> None:
@@ -127,6 +159,9 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         SettingsDialog(self.session, self).exec()
         self.refresh_permissions()
+
+    def open_templates(self) -> None:
+        TemplatesDialog(self.session, self).exec()
 
     def open_staff_and_roles(self) -> None:
         StaffAndRolesDialog(self.session, self).exec()

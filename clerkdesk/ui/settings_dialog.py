@@ -1,31 +1,43 @@
-"""Settings: one form built from the settings registry, saved all at once or not at all."""
+"""Settings: one form per topic built from the settings registry, saved all at once or not
+at all, with a test email to check the mail settings."""
 
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QGroupBox,
+    QInputDialog,
     QLabel,
     QLineEdit,
-    QScrollArea,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from clerkdesk.services import settings
+from clerkdesk.services import email_delivery, settings
 from clerkdesk.services.session import StaffSession
 
+from .forms import small_note
 from .messages import error_text
 
-GROUPS = {
-    "password_policy": "Password device (portal sign-in)",
-    "security": "Security",
-    "staff": "Staff sign-in",
-    "portal": "Portal",
-    "accounts": "Web accounts",
-    "phone": "Phone numbers",
+TABS = (
+    ("password_policy", "Household passwords"),
+    ("portal", "Portal"),
+    ("accounts", "Portal"),
+    ("phone", "Portal"),
+    ("email", "Email"),
+    ("staff", "Staff sign-in"),
+    ("security", "Security"),
+)
+CHOICE_LABELS = {
+    "smtp": "Send through the SMTP server", "capture": "Capture only (rehearsal: nothing "
+    "leaves)", "starttls": "STARTTLS (port 587)", "ssl": "SSL/TLS (port 465)",
+    "none": "None (local relay only)",
 }
 
 
@@ -34,17 +46,13 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Settings")
-        self.resize(620, 640)
+        self.resize(680, 600)
         self.editors: dict[str, QWidget] = {}
         self.original: dict[str, object] = {}
         outer = QVBoxLayout(self)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        body = QWidget()
-        self.body_layout = QVBoxLayout(body)
-        self._build_groups()
-        scroll.setWidget(body)
-        outer.addWidget(scroll)
+        self.tabs = QTabWidget()
+        outer.addWidget(self.tabs)
+        self._build_tabs()
         self.problem = QLabel()
         self.problem.setObjectName("problem")
         self.problem.setWordWrap(True)
@@ -56,58 +64,117 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
 
-    def _build_groups(self) -> None:
+    def _build_tabs(self) -> None:
         forms: dict[str, QFormLayout] = {}
+        tab_of = dict(TABS)
         for spec, value in settings.all_settings():
-            prefix = spec.key.split(".", 1)[0]
-            if prefix not in forms:
-                box = QGroupBox(GROUPS.get(prefix, prefix.title()))
-                forms[prefix] = QFormLayout(box)
-                self.body_layout.addWidget(box)
-            editor = self._editor(spec, value)
-            editor.setObjectName(spec.key)
-            editor.setToolTip(spec.help)
-            forms[prefix].addRow(spec.label + ":", editor)
-            self.editors[spec.key] = editor
-            self.original[spec.key] = value
+            title = tab_of.get(spec.key.split(".", 1)[0], "Other")
+            if title not in forms:
+                page = QWidget()
+                forms[title] = QFormLayout(page)
+                forms[title].setVerticalSpacing(4)
+                self.tabs.addTab(page, title)
+            self._add_row(forms[title], spec, value)
+        if "Email" in forms:
+            self.test_button = QPushButton("Send a &test email…")
+            self.test_button.clicked.connect(self.send_test_email)
+            forms["Email"].addRow("", self.test_button)
 
-    @staticmethod
-    def _editor(spec: settings.SettingSpec, value: object) -> QWidget:
-        if spec.kind is bool:
-            box = QCheckBox()
-            box.setChecked(bool(value))
-            return box
-        if spec.kind is int:
-            spin = QSpinBox()
-            spin.setRange(spec.minimum, spec.maximum)
-            spin.setValue(int(value))
-            if spec.minimum == 0:
-                spin.setSpecialValueText("0 (off)")
-            return spin
-        line = QLineEdit(str(value))
-        line.setPlaceholderText(spec.help)
-        return line
+    def _add_row(self, form: QFormLayout, spec: settings.SettingSpec, value: object) -> None:
+        editor = _editor(spec, value)
+        editor.setObjectName(spec.key)
+        if isinstance(editor, QCheckBox):
+            form.addRow("", editor)
+        else:
+            form.addRow(spec.label + ":", editor)
+        if spec.help:
+            form.addRow("", small_note(spec.help))
+        self.editors[spec.key] = editor
+        self.original[spec.key] = value
 
     def values(self) -> dict[str, object]:
-        current: dict[str, object] = {}
-        for key, editor in self.editors.items():
-            if isinstance(editor, QCheckBox):
-                current[key] = editor.isChecked()
-            elif isinstance(editor, QSpinBox):
-                current[key] = editor.value()
-            else:
-                current[key] = editor.text()
-        return current
+        return {key: _value_of(editor) for key, editor in self.editors.items()}
+
+    def changes(self) -> dict[str, object]:
+        return {k: v for k, v in self.values().items() if v != self.original[k]}
 
     def save(self) -> None:
-        changes = {k: v for k, v in self.values().items() if v != self.original[k]}
         try:
-            settings.set_settings(self.session, changes)
+            settings.set_settings(self.session, self.changes())
         except Exception as error:
-            self.problem.setText(error_text(error))
-            self.problem.show()
-            editor = self.editors.get(getattr(error, "field", ""))
-            if editor is not None:
-                editor.setFocus()
+            self._show_problem(error)
             return
         self.accept()
+
+    def reject(self) -> None:
+        if self.changes() and QMessageBox.question(
+                self, "Discard changes?", "Close without saving your changes?") \
+                != QMessageBox.StandardButton.Yes:
+            return
+        super().reject()
+
+    def send_test_email(self) -> None:
+        """Save first (so the test uses what is on screen), then send."""
+        try:
+            settings.set_settings(self.session, self.changes())
+        except Exception as error:
+            self._show_problem(error)
+            return
+        self.original = self.values()
+        address, ok = QInputDialog.getText(self, "Send a test email", "Send it to:")
+        if not ok:
+            return
+        try:
+            how = email_delivery.send_test_email(self.session, address)
+        except Exception as error:
+            self._show_problem(error)
+            return
+        self.problem.hide()
+        QMessageBox.information(self, "Test email sent",
+                                f"The test email to {address} went out through {how}.")
+
+    def _show_problem(self, error: Exception) -> None:
+        self.problem.setText(error_text(error))
+        self.problem.show()
+        editor = self.editors.get(getattr(error, "field", ""))
+        if editor is not None:
+            self.tabs.setCurrentWidget(editor.parentWidget())
+            editor.setFocus()
+
+
+def _editor(spec: settings.SettingSpec, value: object) -> QWidget:
+    if spec.kind is bool:
+        box = QCheckBox(spec.label)
+        box.setChecked(bool(value))
+        return box
+    if spec.kind is int:
+        spin = QSpinBox()
+        spin.setRange(spec.minimum, spec.maximum)
+        spin.setValue(int(value))
+        spin.setMaximumWidth(120)
+        if spec.minimum == 0:
+            spin.setSpecialValueText("0 (off)")
+        return spin
+    if spec.choices:
+        combo = QComboBox()
+        for choice in spec.choices:
+            combo.addItem(CHOICE_LABELS.get(choice, choice), choice)
+        combo.setCurrentIndex(spec.choices.index(value) if value in spec.choices else 0)
+        return combo
+    if spec.multiline:
+        text = QPlainTextEdit(str(value))
+        text.setFixedHeight(64)
+        return text
+    return QLineEdit(str(value))
+
+
+def _value_of(editor: QWidget) -> object:
+    if isinstance(editor, QCheckBox):
+        return editor.isChecked()
+    if isinstance(editor, QSpinBox):
+        return editor.value()
+    if isinstance(editor, QComboBox):
+        return editor.currentData()
+    if isinstance(editor, QPlainTextEdit):
+        return editor.toPlainText()
+    return editor.text()

@@ -1,12 +1,14 @@
 """The first-run administrator dialog and the staff sign-in dialog."""
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from clerkdesk.services import staff
 from clerkdesk.services.demo import DEMO_STAFF
 from clerkdesk.services.session import StaffSession
+from clerkdesk.services.settings import get_setting
 
-from .forms import FormDialog
+from .forms import FormDialog, small_note
 
 
 class FirstRunDialog(FormDialog):
@@ -17,11 +19,15 @@ class FirstRunDialog(FormDialog):
             "Welcome to ClerkDesk", "This database has no staff yet. Create the administrator "
             "account: it can add clerks and supervisors and decide what each role may do.",
             "Create administrator", parent)
-        self.username = self.add_line("user name", "&User name:", placeholder="e.g. jsmith")
+        minimum = int(get_setting("staff.min_password_length"))
+        self.username = self.add_line("user name", "&User name:", placeholder="e.g. jsmith",
+                                      note="Letters, digits and . _ @ + - (no spaces).")
         self.display_name = self.add_line("display name", "&Full name:",
-                                          placeholder="shown in the status bar and audit")
+                                          placeholder="e.g. Jordan Smith",
+                                          note="Shown in the status bar and the audit trail.")
         self.password = self.add_line("password", "&Password:", secret=True,
-                                      placeholder="at least 10 characters")
+                                      note=f"At least {minimum} characters. A passphrase of "
+                                      "a few words is easy to remember and hard to guess.")
         self.confirm = self.add_line("confirm", "&Re-enter password:", secret=True)
         self.session: StaffSession | None = None
 
@@ -39,17 +45,15 @@ class FirstRunDialog(FormDialog):
 class SignInDialog(FormDialog):
     def __init__(self, database_label: str, demo: bool = False,
                  parent: QWidget | None = None) -> None:
-        super().__init__("Sign in to ClerkDesk", f"Database: {database_label}", "Sign in",
+        super().__init__("Sign in to ClerkDesk", "Sign in with your staff account.", "Sign in",
                          parent)
+        where = small_note(f"Database: {_elided(database_label)}")
+        where.setToolTip(database_label)
+        self.body.insertWidget(1, where)
+        if demo:
+            self.body.insertWidget(2, _demo_hint())
         self.username = self.add_line("user name", "&User name:")
         self.password = self.add_line("password", "&Password:", secret=True)
-        if demo:
-            hint = QLabel("Demo database — sign in as " + ", ".join(
-                f"<b>{name}</b> / <code>{password}</code> ({role})"
-                for name, password, role in DEMO_STAFF))
-            hint.setWordWrap(True)
-            hint.setObjectName("hint")
-            self.form.addRow(hint)
         self.session: StaffSession | None = None
 
     def submit(self) -> None:
@@ -68,3 +72,19 @@ class SignInDialog(FormDialog):
             self.username.setFocus()
         else:
             self.password.setFocus()
+
+
+def _demo_hint() -> QLabel:
+    rows = "".join(f"<tr><td><b>{name}</b></td><td>&nbsp;/&nbsp;</td><td><code>{password}"
+                   f"</code></td><td>&nbsp;&nbsp;{role}</td></tr>"
+                   for name, password, role in DEMO_STAFF)
+    hint = QLabel(f"This is the demo database. Sign in as:<table>{rows}</table>")
+    hint.setObjectName("hint")
+    hint.setTextFormat(Qt.TextFormat.RichText)
+    return hint
+
+
+def _elided(text: str, limit: int = 60) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit // 2 - 1] + "…" + text[-(limit // 2):]

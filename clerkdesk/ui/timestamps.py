@@ -3,7 +3,8 @@
 from datetime import UTC, datetime
 
 
-def local_text(moment: datetime | None, empty: str = "—") -> str:
+def local_text(moment: datetime | None, empty: str = "—", seconds: bool = False) -> str:
     if moment is None:
         return empty
-    return moment.replace(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+    shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return moment.replace(tzinfo=UTC).astimezone().strftime(shape)

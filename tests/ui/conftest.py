@@ -1,6 +1,7 @@
 """UI tests drive the real widgets on SQLite; the services below them run on both databases."""
 
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 
@@ -10,21 +11,19 @@ def db(sqlite_db):
 
 
 @pytest.fixture
-def answer_message_box(qtbot):
+def answer_message_box():
     """Answer the next modal message box with `button`; returns the texts it showed."""
-    seen: list[str] = []
 
     def arm(button=QMessageBox.StandardButton.Ok):
+        seen: list[str] = []
+
         def answer():
             box = QApplication.activeModalWidget()
-            if isinstance(box, QMessageBox):
-                seen.append(box.text())
-                box.button(button).click()
-            else:
-                qtbot.wait(20)
-                answer()
-
-        from PySide6.QtCore import QTimer
+            if not isinstance(box, QMessageBox):
+                QTimer.singleShot(20, answer)  # not open yet: look again shortly
+                return
+            seen.append(box.text())
+            box.button(button).click()
 
         QTimer.singleShot(0, answer)
         return seen

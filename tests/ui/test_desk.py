@@ -43,7 +43,7 @@ def test_demo_mode_creates_the_demo_database_then_signs_in(qtbot, tmp_path, monk
     seen = _answer_dialog(qtbot, SignInDialog, _sign_in_as("clerk", "clerk-demo-pass"))
     assert desk.sign_in()
     qtbot.addWidget(desk.window)
-    assert seen and desk.window.role_label.text() == "Signed in as Clerk · Clerk"
+    assert seen and desk.window.role_label.text() == "Signed in as Casey Lee · Clerk"
     assert "demo.sqlite3" in desk.window.database_status.text()
     # A second start reuses the demo database instead of adding more households.
     close_database()

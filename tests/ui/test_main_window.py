@@ -128,8 +128,9 @@ def test_permission_grid_grants_and_keeps_administrator_locked(qtbot, admin):
     qtbot.addWidget(dialog)
     page = dialog.permissions_page
     headers = [page.table.horizontalHeaderItem(c).text() for c in range(page.table.columnCount())]
-    clerk_column, admin_column = headers.index("Clerk"), headers.index("Administrator")
-    rows = [page.table.item(r, 0).text() for r in range(page.table.rowCount())]
+    clerk_column = headers.index("Clerk")
+    admin_column = headers.index("Administrator\n(always all)")
+    rows = [page.table.item(r, 0).toolTip() for r in range(page.table.rowCount())]
     unlock_row = next(i for i, text in enumerate(rows) if "web_account.unlock" in text)
     item = page.table.item(unlock_row, clerk_column)
     assert item.checkState() == Qt.CheckState.Unchecked
@@ -146,7 +147,9 @@ def test_audit_trail_lists_and_filters(qtbot, admin):
     qtbot.addWidget(dialog)
     total = dialog.proxy.rowCount()
     assert total >= 2
-    qtbot.keyClicks(dialog.filter, "settings.set")
+    qtbot.keyClicks(dialog.filter, "Setting changed")
     assert dialog.proxy.rowCount() == 1
+    row = [dialog.proxy.index(0, c).data() for c in range(6)]
+    assert row[1] == "root-admin" and "phone.region" in row[3] and "new: CA" in row[5]
     qtbot.keyClicks(dialog.filter, "zzz-nothing")
     assert dialog.proxy.rowCount() == 0

@@ -40,7 +40,7 @@ def test_first_run_mismatch_is_shown_and_nothing_is_created(qtbot, db):
     qtbot.waitUntil(dialog.problem.isVisible)
     assert "do not match" in dialog.problem.text()
     assert dialog.isVisible() and dialog.ok_button.isEnabled()
-    assert dialog.password.hasFocus()
+    assert dialog.confirm.hasFocus()
     assert StaffUser.select().count() == 0
 
 
