@@ -295,8 +295,10 @@ def admin_dialogs(window) -> None:
     from clerkdesk.ui.admin import StaffAndRolesDialog
     from clerkdesk.ui.audit_view import AuditTrailDialog
     from clerkdesk.ui.settings_dialog import SettingsDialog
+    from clerkdesk.ui.templates_dialog import TemplatesDialog
 
     settings(SettingsDialog(window.session, window))
+    templates(TemplatesDialog(window.session, window))
     dialog = AuditTrailDialog(window.session, window)
     grab(dialog, "audit-trail")
     dialog.close()
@@ -307,15 +309,17 @@ def admin_dialogs(window) -> None:
 
 
 def settings(dialog) -> None:
-    """The Settings dialog from the top and, when it scrolls, from the bottom."""
-    from PySide6.QtWidgets import QScrollArea
+    """Each tab of the Settings dialog."""
+    for index in range(dialog.tabs.count()):
+        dialog.tabs.setCurrentIndex(index)
+        slug = dialog.tabs.tabText(index).lower().replace(" ", "-")
+        grab(dialog, f"settings-{slug}")
+    dialog.done(0)
 
-    grab(dialog, "settings")
-    scroll_bar = dialog.findChild(QScrollArea).verticalScrollBar()
-    if scroll_bar.maximum() > 0:
-        scroll_bar.setValue(scroll_bar.maximum())
-        grab(dialog, "settings-bottom")
-    dialog.close()
+
+def templates(dialog) -> None:
+    grab(dialog, "email-templates")
+    dialog.done(0)
 
 
 def staff_and_roles(dialog) -> None:

@@ -110,6 +110,7 @@ class SmtpMailer(Mailer):
         try:
             client.login()
         except (OSError, smtplib.SMTPException) as error:
+            client.close()
             raise DeliveryError(_explain_connection(self, error)) from None
         self.client = client
 
