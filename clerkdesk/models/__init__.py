@@ -7,6 +7,7 @@ from .household import Household, Member
 from .passes import PASS_STATUSES, Pass, PassType
 from .records import AuditEvent, CaseNote
 from .schema import ALL_MODELS, SCHEMA_VERSION
+from .search import SearchToken
 from .settings import PasswordPolicy, Setting
 from .staff import Role, RolePermission, StaffUser
 from .templates import EmailTemplate
@@ -32,6 +33,7 @@ __all__ = [
     "Role",
     "RolePermission",
     "SchemaTooNew",
+    "SearchToken",
     "Setting",
     "StaffUser",
     "Token",

@@ -15,6 +15,7 @@ from .errors import SchemaTooNew
 from .household import Household, Member
 from .passes import Pass, PassType
 from .records import AuditEvent, CaseNote
+from .search import SearchToken
 from .settings import PasswordPolicy, Setting
 from .staff import Role, RolePermission, StaffUser
 from .templates import EmailTemplate
@@ -41,6 +42,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Pass,
     Token,
     EmailTemplate,
+    SearchToken,
 ]
 
 
@@ -68,6 +70,7 @@ def upgrade(db: Database, backup: Callable[[int], None]) -> int:
                 f"version {SCHEMA_VERSION}. Install the newer ClerkDesk that wrote it."
             )
         if version == 0:
+            _byte_wise_tokens(db)
             db.create_tables([SchemaVersion, *ALL_MODELS])
             _stamp(SCHEMA_VERSION)
             return SCHEMA_VERSION
@@ -79,6 +82,11 @@ def upgrade(db: Database, backup: Callable[[int], None]) -> int:
                 MIGRATIONS[step](migrator)
                 _stamp(step)
     return SCHEMA_VERSION
+
+
+def _byte_wise_tokens(db: Database) -> None:
+    """PostgreSQL's default collation ignores punctuation, which breaks prefix ranges."""
+    SearchToken.token.collation = '"C"' if isinstance(db, PostgresqlDatabase) else None
 
 
 def _stamp(version: int) -> None:

@@ -16,17 +16,30 @@ from datetime import date, timedelta
 from anyascii import anyascii
 from peewee import PostgresqlDatabase, SqliteDatabase, fn
 
-from clerkdesk.models import Household, Member, Pass, PassType, StaffUser, database
+from clerkdesk.models import (
+    Household,
+    Member,
+    Pass,
+    PassType,
+    SearchToken,
+    StaffUser,
+    database,
+)
 
 from . import audit
+from .bulk import bulk_insert
 from .errors import ValidationError
 from .jobs import CancelToken, Job, Progress, ProgressCallback
 from .permissions import ADMINISTRATOR, CLERK, SUPERVISOR, Permission, require
+from .search_index import TOKEN_FIELDS, tokens_for
 from .session import StaffSession
 from .settings import seed_value
 from .staff import add_staff_unchecked
 
 MAX_HOUSEHOLDS = 2_000_000
+_ADULT_DAYS = (25 * 365, 81 * 365)
+_CHILD_DAYS = (0, 21 * 365)
+_SIZE_WEIGHTS = (25, 55, 75, 90, 100)  # cumulative: 1 to 5 members
 BATCH = 2_000  # households per progress report
 COMMIT_EVERY = 20_000  # households per transaction: each SQLite commit costs ~0.1 s
 LOCALES = ("en_US", "en_US", "en_GB", "fr_FR", "es_ES", "de_DE", "pl_PL", "it_IT")
@@ -122,8 +135,8 @@ class DemoDataJob(Job):
                     rows = factory.batch(next_household + start, next_member, count)
                     next_member += len(rows[1])
                     _insert(rows)
-                    for index, part in enumerate(rows):
-                        totals[index] += len(part)
+                    for index in range(3):
+                        totals[index] += len(rows[index])
                     report(Progress(start + count, self.households,
                                     f"{start + count:,} of {self.households:,}"))
         return totals
@@ -170,7 +183,7 @@ def _bulk_load(empty: bool) -> Iterator[None]:
 
 
 def _drop_secondary_indexes() -> list[str]:
-    tables = [m._meta.table_name for m in (Household, Member, Pass)]
+    tables = [m._meta.table_name for m in (Household, Member, Pass, SearchToken)]
     marks = ", ".join("?" for _ in tables)
     rows = database.execute_sql(
         f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
@@ -180,30 +193,12 @@ def _drop_secondary_indexes() -> list[str]:
     return [create for _, create in rows]
 
 
-def _insert(rows: tuple[list, list, list]) -> None:
-    households, members, passes = rows
-    for model, fields, part in ((Household, HOUSEHOLD_FIELDS, households),
-                                (Member, MEMBER_FIELDS, members),
-                                (Pass, PASS_FIELDS, passes)):
-        if isinstance(database.obj, SqliteDatabase):
-            _executemany(model, fields, part)
-        else:
-            for chunk_start in range(0, len(part), 1000):
-                model.insert_many(part[chunk_start:chunk_start + 1000], fields=fields).execute()
-
-
-def _executemany(model: type, fields: list, rows: list[tuple]) -> None:
-    """SQLite's executemany: peewee would build SQL text for every row, ten times slower."""
-    # Peewee applies defaults in Python, so fields the rows leave out get theirs here.
-    given = {field.name for field in fields}  # by name: Field.__eq__ builds SQL, not a bool
-    defaulted = [f for f in model._meta.sorted_fields
-                 if f.name not in given and f.default is not None and not f.primary_key]
-    defaults = tuple(f.db_value(f.default() if callable(f.default) else f.default)
-                     for f in defaulted)
-    columns = ", ".join(f'"{field.column_name}"' for field in [*fields, *defaulted])
-    marks = ", ".join("?" for _ in range(len(fields) + len(defaulted)))
-    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
-    database.cursor().executemany(sql, (row + defaults for row in rows))
+def _insert(rows: tuple[list, list, list, list]) -> None:
+    households, members, passes, tokens = rows
+    bulk_insert(Household, HOUSEHOLD_FIELDS, households)
+    bulk_insert(Member, MEMBER_FIELDS, members)
+    bulk_insert(Pass, PASS_FIELDS, passes)
+    bulk_insert(SearchToken, TOKEN_FIELDS, tokens)
 
 
 def _advance_sequences() -> None:
@@ -236,8 +231,8 @@ class _HouseholdFactory:
         self.places = [(us.city(), us.state_abbr(), us.postcode()) for _ in range(400)]
 
     def batch(self, first_id: int, first_member_id: int, count: int
-              ) -> tuple[list, list, list]:
-        households, members, passes = [], [], []
+              ) -> tuple[list, list, list, list]:
+        households, members, passes, tokens = [], [], [], []
         member_id = first_member_id
         for household_id in range(first_id, first_id + count):
             if households and self.random.random() < 0.005:
@@ -249,8 +244,10 @@ class _HouseholdFactory:
             members.extend(people)
             member_id += len(people)
             passes.extend(self._passes(household_id, people))
+            tokens.extend((household_id, kind, token) for kind, token in tokens_for(
+                row[1], row[2], row[8], row[9], [(p[2], p[3], p[7], p[5]) for p in people], ()))
         # The last field (the primary member's first name) only feeds the members.
-        return [row[:-1] for row in households], members, passes
+        return [row[:-1] for row in households], members, passes, tokens
 
     def _household(self, household_id: int) -> tuple:
         pick = self.random.choice
@@ -272,14 +269,13 @@ class _HouseholdFactory:
 
     def _members(self, household: tuple, first_member_id: int) -> list[tuple]:
         household_id, last, primary_first = household[0], household[2], household[11]
-        size = self.random.choices((1, 2, 3, 4, 5), (25, 30, 20, 15, 10))[0]
+        size = self.random.choices((1, 2, 3, 4, 5), cum_weights=_SIZE_WEIGHTS)[0]
         rows = []
         for position in range(size):
             relationship = ("Head", "Spouse")[position] if position < 2 else "Child"
             first = primary_first if position == 0 else self.random.choice(self.first_names)
-            age = self.random.randint(25, 80) if position < 2 else self.random.randint(0, 20)
-            born = (self.today - timedelta(days=age * 365 + self.random.randint(0, 364))
-                    ).isoformat()
+            days_old = self.random.randrange(*(_ADULT_DAYS if position < 2 else _CHILD_DAYS))
+            born = (self.today - timedelta(days=days_old)).isoformat()
             email = household[9] if position == 0 else ""
             rows.append((first_member_id + position, household_id, first, last, born, email,
                          household[7] if position == 0 else "", household[8] if position == 0
@@ -300,9 +296,8 @@ class _HouseholdFactory:
 
     def _phone(self) -> tuple[str, str]:
         area = self.random.choice(("212", "303", "415", "512", "617", "702", "808", "919"))
-        line = f"{self.random.randint(0, 9999):04d}"
-        exchange = f"{self.random.randint(200, 999)}"
-        style = self.random.randint(0, 3)
+        number = self.random.randrange(200 * 40_000, 1000 * 40_000)  # exchange, line, style
+        exchange, line, style = f"{number // 40_000}", f"{number // 4 % 10_000:04d}", number % 4
         shown = (f"({area}) {exchange}-{line}", f"{area}-{exchange}-{line}",
                  f"{area}.{exchange}.{line}", f"+1 {area} {exchange} {line}")[style]
         return shown, f"{area}{exchange}{line}"

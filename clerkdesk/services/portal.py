@@ -15,7 +15,7 @@ from peewee import fn
 
 from clerkdesk.models import Household, Member, WebAccount, database, utcnow
 
-from . import audit, case_notes, email_templates, passwords, tokens
+from . import audit, case_notes, email_templates, passwords, search_index, tokens
 from .account_store import (
     RESET,
     account_by_id,
@@ -113,6 +113,7 @@ def change_credentials(username: str, current_password: str, new_username: str,
         account.username_key = claim_username(account, new_username)
         account.username = new_username
         store_secret(account, hashed, must_change=False, source="owner")
+        search_index.reindex(account.household_id)
         _audit("changed_credentials", account, action="portal.change_credentials")
         case_notes.add_system_note(account.household_id, "Web account",
                                    "Web user name and password changed by the household on "

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from clerkdesk.models import Household, Member, WebAccount, database, utcnow
 
-from . import audit, case_notes, email_templates
+from . import audit, case_notes, email_templates, search_index
 from .account_store import (
     account_by_id,
     account_by_username,
@@ -123,6 +123,7 @@ def create_account(actor: StaffSession, household_id: int, username: str,
         if hashed:
             store_secret(account, hashed, must_change=must_change,
                          source="assigned" if must_change else "owner")
+        search_index.reindex(household.id)
         audit.record(actor, "web_account.create", "web_account", account.id, household.id,
                      username=username, set_at_creation=bool(hashed))
         case_notes.add_system_note(household.id, "Web account",
@@ -141,6 +142,7 @@ def set_username(actor: StaffSession, account_id: int, username: str) -> Account
         account.username_key = claim_username(account, username)
         account.username = username
         save_account(account)
+        search_index.reindex(account.household_id)
         audit.record(actor, "web_account.set_username", "web_account", account.id,
                      account.household_id, old=old, new=username)
         case_notes.add_system_note(account.household_id, "Web account",
@@ -230,6 +232,7 @@ def delete_account(actor: StaffSession, account_id: int) -> None:
                                    f"Web account “{account.username}” deleted by "
                                    f"{actor.label}.", actor)
         account.delete_instance()
+        search_index.reindex(account.household_id)
 
 
 # --- emailing credentials -------------------------------------------------------------------

@@ -1,0 +1,169 @@
+"""Finding a household while the customer waits: search-as-you-type over names, client ID,
+phone (any format), email and web user name, a page at a time.
+
+Each word typed must match the start of one of the household's words. Exact client-ID and
+user-name hits come first; the rest follow in the order of the word they matched, which is
+the order of the index itself, so a page costs a few index probes however many match.
+Paging is by key (the last row seen), never by OFFSET.
+"""
+
+import re
+from dataclasses import dataclass
+
+from peewee import JOIN, Tuple, fn
+
+from clerkdesk.models import Household, Member, SearchToken, WebAccount
+
+from .permissions import require_signed_in
+from .search_index import fold
+from .session import StaffSession
+from .usernames import username_key
+
+PAGE = 50
+COUNT_CAP = 10_000
+MAX_QUERY_LENGTH = 200
+_PHONE_LIKE = re.compile(r"^[\d()+\-.\s]+$")
+_KEEP = re.compile(r"[^a-z0-9@._+-]")
+
+
+@dataclass(frozen=True)
+class HouseholdRow:
+    id: int
+    client_id: str
+    name: str
+    primary_member: str
+    phone: str
+    email: str
+    usernames: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    rows: list[HouseholdRow]
+    next_key: tuple | None  # pass back to get the following page; None at the end
+
+
+def search_terms(query: str) -> list[str]:
+    """The words to look up: folded to plain lower case; a phone number becomes its digits."""
+    text = (query or "")[:MAX_QUERY_LENGTH].strip()
+    if not text:
+        return []
+    if _PHONE_LIKE.match(text) and sum(c.isdigit() for c in text) >= 4:
+        digits = re.sub(r"\D", "", text)
+        return [digits[1:] if len(digits) == 11 and digits.startswith("1") else digits]
+    terms = []
+    for word in text.split():
+        folded = fold(word)
+        term = folded if "@" in folded else re.sub(r"[^a-z0-9]", "", folded)
+        term = _KEEP.sub("", term)
+        if term:
+            terms.append(term)
+    return terms
+
+
+def search(actor: StaffSession, query: str, after: tuple | None = None,
+           limit: int = PAGE) -> SearchPage:
+    """One page of matches; `after` is the previous page's `next_key`."""
+    require_signed_in(actor)
+    limit = max(1, min(int(limit), 500))
+    terms = search_terms(query)
+    if not terms:
+        return _browse(after, limit)
+    exact = _exact_hits(terms) if after is None else []
+    ids, next_key = _prefix_hits(terms, after, limit, skip=set(exact))
+    return SearchPage(_rows(exact + ids), next_key)
+
+
+def count_matches(actor: StaffSession, query: str, cap: int = COUNT_CAP) -> int:
+    """How many households match, counted up to `cap` (the caller shows "cap+")."""
+    require_signed_in(actor)
+    terms = search_terms(query)
+    if not terms:
+        return Household.select(Household.id).limit(cap + 1).count()
+    matching = _matching(terms).select(SearchToken.household).distinct().limit(cap + 1)
+    return min(matching.count(), cap + 1)
+
+
+def _range(term: str):
+    upper = term[:-1] + chr(ord(term[-1]) + 1)
+    return (SearchToken.token >= term) & (SearchToken.token < upper)
+
+
+def _matching(terms: list[str]):
+    """Tokens matching the most selective (longest) term, for households matching them all."""
+    driver, *others = sorted(terms, key=len, reverse=True)
+    query = SearchToken.select().where(_range(driver))
+    for term in others:
+        other = SearchToken.alias()
+        query = query.where(fn.EXISTS(
+            other.select(other.id).where((other.household == SearchToken.household)
+                                         & (other.token >= term)
+                                         & (other.token < term[:-1] + chr(ord(term[-1]) + 1)))))
+    return query
+
+
+def _exact_hits(terms: list[str]) -> list[int]:
+    if len(terms) != 1:
+        return []
+    term = terms[0]
+    keys = {term, username_key(term)}
+    query = (SearchToken.select(SearchToken.household).distinct()
+             .where(SearchToken.kind.in_(("client", "user")) & SearchToken.token.in_(keys)))
+    return [row.household_id for row in query.limit(20)]
+
+
+def _prefix_hits(terms: list[str], after: tuple | None, limit: int,
+                 skip: set[int]) -> tuple[list[int], tuple | None]:
+    """Walk the index from `after`; a household matching twice is listed once per page."""
+    ids: list[int] = []
+    seen, key = set(skip), after
+    while True:
+        query = _matching(terms).select(SearchToken.token, SearchToken.household)
+        if key is not None:
+            query = query.where(Tuple(SearchToken.token, SearchToken.household) > Tuple(*key))
+        batch = list(query.order_by(SearchToken.token, SearchToken.household)
+                     .limit(limit * 2).tuples())
+        for token, household_id in batch:
+            key = (token, household_id)
+            if household_id in seen:
+                continue
+            seen.add(household_id)
+            ids.append(household_id)
+            if len(ids) == limit:
+                return ids, key
+        if len(batch) < limit * 2:
+            return ids, None
+
+
+def _browse(after: tuple | None, limit: int) -> SearchPage:
+    """No search words: every household in name order."""
+    query = Household.select(Household.id, Household.name)
+    if after is not None:
+        query = query.where(Tuple(Household.name, Household.id) > Tuple(*after))
+    found = list(query.order_by(Household.name, Household.id).limit(limit).tuples())
+    next_key = (found[-1][1], found[-1][0]) if len(found) == limit else None
+    return SearchPage(_rows([hid for hid, _ in found]), next_key)
+
+
+def _rows(ids: list[int]) -> list[HouseholdRow]:
+    if not ids:
+        return []
+    households = {h.id: h for h in Household.select().where(Household.id.in_(ids))}
+    primaries: dict[int, Member] = {}
+    for member in (Member.select().where(Member.household.in_(ids))
+                   .order_by(Member.is_primary.desc(), Member.id)):
+        primaries.setdefault(member.household_id, member)
+    names: dict[int, list[str]] = {}
+    for account in (WebAccount.select(WebAccount.household, WebAccount.username)
+                    .join(Household, JOIN.INNER).where(WebAccount.household.in_(ids))):
+        names.setdefault(account.household_id, []).append(account.username)
+    return [_row(households[i], primaries.get(i), names.get(i, [])) for i in ids
+            if i in households]
+
+
+def _row(household: Household, primary: Member | None, usernames: list[str]) -> HouseholdRow:
+    person = f"{primary.last_name}, {primary.first_name}".strip(", ") if primary else ""
+    return HouseholdRow(household.id, household.client_id, household.name, person,
+                        household.phone, household.email, ", ".join(usernames),
+                        household.status)

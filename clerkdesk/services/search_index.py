@@ -1,0 +1,137 @@
+"""Keeping the household search index in step, and reading it.
+
+Every service that writes a household, a member or a web account calls `reindex` in the same
+transaction, so the index never lags; bulk loads call `rebuild` once at the end instead.
+"""
+
+import functools
+import re
+from collections.abc import Iterable, Iterator
+
+from anyascii import anyascii
+
+from clerkdesk.models import Household, Member, SearchToken, WebAccount, database
+from clerkdesk.models.search import TOKEN_LENGTH
+
+from .bulk import bulk_insert
+from .usernames import username_key
+
+TOKEN_FIELDS = [SearchToken.household, SearchToken.kind, SearchToken.token]
+
+_WORD = re.compile(r"[a-z0-9]+")
+_NOT_DIGIT = re.compile(r"\D+")
+REBUILD_BATCH = 5_000
+
+
+def fold(text: str) -> str:
+    """Plain lower-case ASCII: "Nguyễn" → "nguyen", "O'Brien" → "o'brien"."""
+    return anyascii(text or "").lower()
+
+
+@functools.lru_cache(maxsize=65_536)  # names repeat a lot; folding them is the slow part
+def name_tokens(text: str) -> frozenset[str]:
+    """Each word, and the words run together ("o'brien" → o, brien, obrien)."""
+    words = _WORD.findall(fold(text))
+    if len(words) > 1:
+        words.append("".join(words))
+    return frozenset(words)
+
+
+def phone_tokens(text: str) -> set[str]:
+    """The digits, and their last seven and four, so a local number finds a full one."""
+    digits = _NOT_DIGIT.sub("", text or "")
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) < 4:
+        return set()
+    return {digits, digits[-7:], digits[-4:]}
+
+
+def email_tokens(text: str) -> set[str]:
+    address = fold(text).strip()
+    if not address:
+        return set()
+    return {address, address.split("@", 1)[0]}
+
+
+@functools.lru_cache(maxsize=65_536)
+def _kinded_names(text: str) -> frozenset[tuple[str, str]]:
+    return frozenset(("name", word) for word in name_tokens(text))
+
+
+Person = tuple[str, str, str, str]  # first name, last name, phone, email
+
+
+def tokens_for(client_id: str, name: str, phone: str, email: str, people: Iterable[Person],
+               usernames: Iterable[str]) -> set[tuple[str, str]]:
+    """Every (kind, word) a household is found by."""
+    tokens = {("client", fold(client_id).strip())}
+    tokens |= _kinded_names(name)
+    tokens.update(("phone", t) for t in phone_tokens(phone))
+    tokens.update(("email", t) for t in email_tokens(email))
+    for first, last, person_phone, person_email in people:
+        tokens |= _kinded_names(first)
+        tokens |= _kinded_names(last)
+        if person_phone and person_phone != phone:
+            tokens.update(("phone", t) for t in phone_tokens(person_phone))
+        if person_email and person_email != email:
+            tokens.update(("email", t) for t in email_tokens(person_email))
+    tokens.update(("user", username_key(name)) for name in usernames)
+    return {(kind, token[:TOKEN_LENGTH]) for kind, token in tokens if token}
+
+
+def household_tokens(household: Household, members: Iterable[Member],
+                     usernames: Iterable[str]) -> set[tuple[str, str]]:
+    people = [(m.first_name, m.last_name, m.phone, m.email) for m in members]
+    return tokens_for(household.client_id, household.name, household.phone, household.email,
+                      people, usernames)
+
+
+def reindex(household_id: int) -> None:
+    """Replace one household's words; call inside the writing service's transaction."""
+    SearchToken.delete().where(SearchToken.household == household_id).execute()
+    household = Household.get_or_none(Household.id == household_id)
+    if household is None:
+        return
+    members = Member.select().where(Member.household == household_id)
+    usernames = [a.username for a in WebAccount.select(WebAccount.username)
+                 .where(WebAccount.household == household_id)]
+    rows = [(household_id, kind, token)
+            for kind, token in household_tokens(household, members, usernames)]
+    bulk_insert(SearchToken, TOKEN_FIELDS, rows)
+
+
+def rebuild(after_id: int = 0) -> int:
+    """Index every household with an id above `after_id` (all of them by default)."""
+    written = 0
+    for households in _batches(after_id):
+        ids = [h.id for h in households]
+        members = _group(Member.select().where(Member.household.in_(ids)), "household_id")
+        accounts = _group(WebAccount.select(WebAccount.household, WebAccount.username)
+                          .where(WebAccount.household.in_(ids)), "household_id")
+        rows = [(h.id, kind, token) for h in households
+                for kind, token in household_tokens(
+                    h, members.get(h.id, []), [a.username for a in accounts.get(h.id, [])])]
+        with database.atomic():
+            SearchToken.delete().where(SearchToken.household.in_(ids)).execute()
+            bulk_insert(SearchToken, TOKEN_FIELDS, rows)
+        written += len(households)
+    return written
+
+
+def _batches(after_id: int) -> Iterator[list[Household]]:
+    last = after_id
+    while True:
+        batch = list(Household.select().where(Household.id > last).order_by(Household.id)
+                     .limit(REBUILD_BATCH))
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].id
+
+
+def _group(rows: Iterable, key: str) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(getattr(row, key), []).append(row)
+    return grouped
