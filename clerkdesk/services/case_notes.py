@@ -24,6 +24,12 @@ def add_system_note(household_id: int, category: str, text: str,
                     author=actor.username if actor else "system")
 
 
+def add_note(household_id: int, text: str, actor: StaffSession) -> None:
+    """A note a staff member wrote (inside the caller's transaction)."""
+    CaseNote.create(household=household_id, category="Note", text=text, by_system=False,
+                    author=actor.username)
+
+
 def notes_for(household_id: int) -> list[CaseNoteView]:
     query = CaseNote.select().where(CaseNote.household == household_id).order_by(
         CaseNote.created_at.desc(), CaseNote.id.desc())

@@ -65,7 +65,8 @@ Person = tuple[str, str, str, str]  # first name, last name, phone, email
 def tokens_for(client_id: str, name: str, phone: str, email: str, people: Iterable[Person],
                usernames: Iterable[str]) -> set[tuple[str, str]]:
     """Every (kind, word) a household is found by."""
-    tokens = {("client", fold(client_id).strip())}
+    client = fold(client_id).strip()
+    tokens = {("client", client), ("client", "".join(_WORD.findall(client)))}
     tokens |= _kinded_names(name)
     tokens.update(("phone", t) for t in phone_tokens(phone))
     tokens.update(("email", t) for t in email_tokens(email))
