@@ -68,6 +68,7 @@ WRONG_PASSWORD = "river-lantern-pebble-43"
 UNKNOWN_USER = "nobody-by-this-name"
 AIM_THROUGHPUT, AIM_TIMING = 0.90, 0.10
 CHECKPW_SAMPLES = 7
+BUSY_SHARE = 0.05  # other processes' CPU share above which the throughput is not fair
 SIGNED_IN = (portal.Outcome.OK, portal.Outcome.MUST_CHANGE)
 
 
@@ -209,12 +210,17 @@ def measure_throughput(names: list[str], per_thread: int) -> list[Span]:
 
 
 def single_thread_overhead(username: str, samples: int = 5) -> tuple[float, float]:
-    """Median single-threaded authenticate time, and that minus one checkpw of its hash."""
-    total = statistics.median(sign_in(username, ACCOUNT_PASSWORD) for _ in range(samples))
+    """Median single-threaded authenticate time, and that minus the median checkpw of the
+    same stored hash (paired samples): the time spent outside bcrypt."""
     hashed = WebAccount.get(WebAccount.username == username).password_hash
-    started = time.perf_counter()
-    passwords.verify_secret(ACCOUNT_PASSWORD, hashed)
-    return total, total - (time.perf_counter() - started)
+    totals, verifies = [], []
+    for _ in range(samples):
+        totals.append(sign_in(username, ACCOUNT_PASSWORD))
+        started = time.perf_counter()
+        passwords.verify_secret(ACCOUNT_PASSWORD, hashed)
+        verifies.append(time.perf_counter() - started)
+    total = statistics.median(totals)
+    return total, total - statistics.median(verifies)
 
 
 def report_throughput(names: list[str], signins: int, limit: float, checkpw: float) -> None:
@@ -251,8 +257,10 @@ def print_diagnostics(spans: list[Span], per_thread: int, checkpw: float,
     if others is not None:
         seconds = max(s.ended for s in spans) - min(s.started for s in spans)
         available = seconds * (os.cpu_count() or 1)
-        print(f"   other processes (and steal) meanwhile: {others:.1f} of {available:.1f} "
-              f"CPU-seconds ({others / available:.0%})")
+        share = others / available
+        print(f"   other processes (database server included) and steal meanwhile: "
+              f"{others:.1f} of {available:.1f} CPU-seconds ({share:.0%})"
+              + (" — machine busy, rerun when idle" if share > BUSY_SHARE else ""))
 
 
 # --- 3. wrong user name vs wrong password ---------------------------------------------------

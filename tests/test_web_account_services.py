@@ -172,3 +172,22 @@ def test_delete_keeps_the_household(supervisor, account, household):
     web_accounts.delete_account(supervisor, account)
     assert WebAccount.select().count() == 0
     assert Household.get_by_id(household).name == "O'Brien"
+
+
+def test_web_details_done_is_all_or_nothing(clerk, supervisor, account, mail):
+    from clerkdesk.services.web_accounts import WebDetailsChange, update_web_details
+
+    with pytest.raises(ValidationError, match="do not match"):
+        update_web_details(clerk, account, WebDetailsChange(
+            username="renamed", password=TYPED, confirm=TYPED + "!"))
+    with pytest.raises(PermissionDenied, match="web_account.unlock"):
+        update_web_details(clerk, account, WebDetailsChange(username="renamed", locked=True))
+    assert WebAccount.get_by_id(account).username == "obrien"
+    shown = update_web_details(supervisor, account, WebDetailsChange(
+        username="Renamed", password=TYPED, confirm=TYPED, must_change=False, locked=True,
+        active=False))
+    assert (shown.username, shown.must_change, shown.locked, shown.status) == \
+        ("Renamed", False, True, "disabled")
+    web_accounts.unlock_account(supervisor, account)
+    web_accounts.set_account_active(supervisor, account, True)
+    assert portal.authenticate("renamed", TYPED).outcome is Outcome.OK

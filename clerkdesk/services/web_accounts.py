@@ -133,23 +133,7 @@ def create_account(actor: StaffSession, household_id: int, username: str,
 
 def set_username(actor: StaffSession, account_id: int, username: str) -> AccountView:
     require(actor, Permission.WEB_DETAILS_CHANGE)
-    username = normalise_username(username)
-    with database.atomic():
-        account = account_by_id(account_id)
-        old = account.username
-        if old == username:
-            return view(account)
-        account.username_key = claim_username(account, username)
-        account.username = username
-        save_account(account)
-        search_index.reindex(account.household_id)
-        audit.record(actor, "web_account.set_username", "web_account", account.id,
-                     account.household_id, old=old, new=username)
-        case_notes.add_system_note(account.household_id, "Web account",
-                                   f"Web user name changed from “{old}” to “{username}” "
-                                   f"by {actor.label}.", actor)
-    _send_notice(account)
-    return view(account)
+    return update_web_details(actor, account_id, WebDetailsChange(username=username))
 
 
 def set_password(actor: StaffSession, account_id: int, password: str, confirm: str, *,
@@ -157,18 +141,11 @@ def set_password(actor: StaffSession, account_id: int, password: str, confirm: s
     """A password the clerk typed (new + re-entered). With must-change it is temporary and
     expires; without, it is the household's own, chosen at the counter."""
     require(actor, Permission.WEB_DETAILS_CHANGE)
-    account = account_by_id(account_id)
-    policy = password_policy()
-    check_new_password(password, confirm, account.username, policy,
-                       chosen_by_household=not must_change)
-    hashed = hash_for(password, policy)
-    with database.atomic():
-        account = account_by_id(account_id)
-        store_secret(account, hashed, must_change=must_change,
-                     source="assigned" if must_change else "owner")
-        _record_password_change(actor, account, "set by clerk")
-    _send_notice(account)
-    return view(account)
+    change = WebDetailsChange(password=password or "", confirm=confirm or "",
+                              must_change=must_change)
+    if not change.password:
+        check_new_password(password, confirm, "", password_policy())
+    return update_web_details(actor, account_id, change)
 
 
 def issue_temporary_password(actor: StaffSession, account_id: int) -> str:
@@ -187,38 +164,22 @@ def issue_temporary_password(actor: StaffSession, account_id: int) -> str:
 
 def set_must_change(actor: StaffSession, account_id: int, must_change: bool) -> AccountView:
     require(actor, Permission.WEB_DETAILS_CHANGE)
-    with database.atomic():
-        account = account_by_id(account_id)
-        account.must_change = must_change
-        if not must_change:
-            account.password_expires_at = None
-        save_account(account)
-        audit.record(actor, "web_account.set_must_change", "web_account", account.id,
-                     account.household_id, must_change=must_change)
-    return view(account)
+    return update_web_details(actor, account_id, WebDetailsChange(must_change=must_change))
 
 
 def lock_account(actor: StaffSession, account_id: int) -> AccountView:
-    return _set_locked(actor, account_id, True)
+    require(actor, Permission.WEB_ACCOUNT_UNLOCK)
+    return update_web_details(actor, account_id, WebDetailsChange(locked=True))
 
 
 def unlock_account(actor: StaffSession, account_id: int) -> AccountView:
-    return _set_locked(actor, account_id, False)
+    require(actor, Permission.WEB_ACCOUNT_UNLOCK)
+    return update_web_details(actor, account_id, WebDetailsChange(locked=False))
 
 
 def set_account_active(actor: StaffSession, account_id: int, active: bool) -> AccountView:
     require(actor, Permission.WEB_ACCOUNT_DISABLE)
-    with database.atomic():
-        account = account_by_id(account_id)
-        account.status = "active" if active else "disabled"
-        save_account(account)
-        audit.record(actor, "web_account.enable" if active else "web_account.disable",
-                     "web_account", account.id, account.household_id)
-        case_notes.add_system_note(account.household_id, "Web account",
-                                   f"Web account “{account.username}” "
-                                   f"{'enabled' if active else 'disabled'} by {actor.label}.",
-                                   actor)
-    return view(account)
+    return update_web_details(actor, account_id, WebDetailsChange(active=active))
 
 
 def delete_account(actor: StaffSession, account_id: int) -> None:
@@ -233,6 +194,115 @@ def delete_account(actor: StaffSession, account_id: int) -> None:
                                    f"{actor.label}.", actor)
         account.delete_instance()
         search_index.reindex(account.household_id)
+
+
+# --- the Web Details dialog's Done ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WebDetailsChange:
+    """What the clerk changed in Web Details; None or empty means "leave as it is"."""
+
+    username: str | None = None
+    password: str = ""
+    confirm: str = ""
+    must_change: bool | None = None
+    locked: bool | None = None
+    active: bool | None = None
+
+
+def update_web_details(actor: StaffSession, account_id: int,
+                       change: WebDetailsChange) -> AccountView:
+    """Apply every change at once: each needs its permission, and one refusal changes nothing."""
+    account = account_by_id(account_id)
+    wanted = _wanted_changes(account, change)
+    for permission in _permissions_for(wanted):
+        require(actor, permission)
+    username = normalise_username(change.username) if "username" in wanted else None
+    hashed, must_change = None, True if change.must_change is None else change.must_change
+    if "password" in wanted:
+        policy = password_policy()
+        check_new_password(change.password, change.confirm, username or account.username,
+                           policy, chosen_by_household=not must_change)
+        hashed = hash_for(change.password, policy)
+    with database.atomic():
+        account = account_by_id(account_id)
+        if username is not None:
+            _apply_username(actor, account, username)
+        if hashed is not None:
+            store_secret(account, hashed, must_change=must_change,
+                         source="assigned" if must_change else "owner")
+            _record_password_change(actor, account, "set by clerk")
+        _apply_flags(actor, account, wanted, change)
+    if username is not None or hashed is not None:
+        _send_notice(account)
+    return view(account)
+
+
+def _wanted_changes(account: WebAccount, change: WebDetailsChange) -> set[str]:
+    wanted = set()
+    if change.username is not None and change.username.strip() != account.username:
+        wanted.add("username")
+    if change.password or change.confirm:
+        wanted.add("password")
+    if change.must_change is not None and change.must_change != account.must_change:
+        wanted.add("must_change")
+    if change.locked is not None and change.locked != account.locked:
+        wanted.add("locked")
+    if change.active is not None and change.active != (account.status == "active"):
+        wanted.add("active")
+    return wanted
+
+
+def _permissions_for(wanted: set[str]) -> list[Permission]:
+    needed = {"username": Permission.WEB_DETAILS_CHANGE,
+              "password": Permission.WEB_DETAILS_CHANGE,
+              "must_change": Permission.WEB_DETAILS_CHANGE,
+              "locked": Permission.WEB_ACCOUNT_UNLOCK,
+              "active": Permission.WEB_ACCOUNT_DISABLE}
+    return sorted({needed[name] for name in wanted})
+
+
+def _apply_username(actor: StaffSession, account: WebAccount, username: str) -> None:
+    old = account.username
+    account.username_key = claim_username(account, username)
+    account.username = username
+    save_account(account)
+    search_index.reindex(account.household_id)
+    audit.record(actor, "web_account.set_username", "web_account", account.id,
+                 account.household_id, old=old, new=username)
+    case_notes.add_system_note(account.household_id, "Web account",
+                               f"Web user name changed from “{old}” to “{username}” by "
+                               f"{actor.label}.", actor)
+
+
+def _apply_flags(actor: StaffSession, account: WebAccount, wanted: set[str],
+                 change: WebDetailsChange) -> None:
+    if "must_change" in wanted and "password" not in wanted:
+        account.must_change = change.must_change
+        if not change.must_change:
+            account.password_expires_at = None
+        audit.record(actor, "web_account.set_must_change", "web_account", account.id,
+                     account.household_id, must_change=change.must_change)
+    if "locked" in wanted:
+        account.locked = change.locked
+        account.locked_at = utcnow() if change.locked else None
+        if not change.locked:
+            account.failed_attempts = 0
+        _note_flag(actor, account, "lock" if change.locked else "unlock",
+                   "locked" if change.locked else "unlocked")
+    if "active" in wanted:
+        account.status = "active" if change.active else "disabled"
+        _note_flag(actor, account, "enable" if change.active else "disable",
+                   "enabled" if change.active else "disabled")
+    save_account(account)
+
+
+def _note_flag(actor: StaffSession, account: WebAccount, action: str, done: str) -> None:
+    audit.record(actor, f"web_account.{action}", "web_account", account.id,
+                 account.household_id)
+    case_notes.add_system_note(account.household_id, "Web account",
+                               f"Web account “{account.username}” {done} by {actor.label}.",
+                               actor)
 
 
 # --- emailing credentials -------------------------------------------------------------------
@@ -300,24 +370,6 @@ def _keep_unsent_change(actor: StaffSession, account_id: int, hashed: str, addre
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-def _set_locked(actor: StaffSession, account_id: int, locked: bool) -> AccountView:
-    require(actor, Permission.WEB_ACCOUNT_UNLOCK)
-    with database.atomic():
-        account = account_by_id(account_id)
-        account.locked = locked
-        account.locked_at = utcnow() if locked else None
-        if not locked:
-            account.failed_attempts = 0
-        save_account(account)
-        audit.record(actor, "web_account.lock" if locked else "web_account.unlock",
-                     "web_account", account.id, account.household_id)
-        case_notes.add_system_note(account.household_id, "Web account",
-                                   f"Web account “{account.username}” "
-                                   f"{'locked' if locked else 'unlocked'} by {actor.label}.",
-                                   actor)
-    return view(account)
-
 
 def _record_password_change(actor: StaffSession, account: WebAccount, how: str) -> None:
     audit.record(actor, "web_account.set_password", "web_account", account.id,
