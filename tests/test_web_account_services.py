@@ -180,7 +180,7 @@ def test_web_details_done_is_all_or_nothing(clerk, supervisor, account, mail):
     with pytest.raises(ValidationError, match="do not match"):
         update_web_details(clerk, account, WebDetailsChange(
             username="renamed", password=TYPED, confirm=TYPED + "!"))
-    with pytest.raises(PermissionDenied, match="web_account.unlock"):
+    with pytest.raises(PermissionDenied, match=r"web_account\.unlock"):
         update_web_details(clerk, account, WebDetailsChange(username="renamed", locked=True))
     assert WebAccount.get_by_id(account).username == "obrien"
     shown = update_web_details(supervisor, account, WebDetailsChange(

@@ -167,3 +167,10 @@ def _row(household: Household, primary: Member | None, usernames: list[str]) -> 
     return HouseholdRow(household.id, household.client_id, household.name, person,
                         household.phone, household.email, ", ".join(usernames),
                         household.status)
+
+
+def row_for(actor: StaffSession, household_id: int) -> HouseholdRow | None:
+    """One result row read afresh, so a window can refresh just the household that changed."""
+    require_signed_in(actor)
+    rows = _rows([household_id])
+    return rows[0] if rows else None

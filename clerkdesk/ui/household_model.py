@@ -1,0 +1,89 @@
+"""The search results table: rows fetched a page at a time as the view scrolls, never all."""
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+
+from clerkdesk.services import household_search
+from clerkdesk.services.household_search import COUNT_CAP, HouseholdRow
+from clerkdesk.services.session import StaffSession
+
+COLUMNS = (("Client ID", "client_id"), ("Household", "name"), ("Primary member",
+           "primary_member"), ("Phone", "phone"), ("Email", "email"),
+           ("Web user name", "usernames"))
+
+
+class HouseholdSearchModel(QAbstractTableModel):
+    count_changed = Signal(str)
+
+    def __init__(self, session: StaffSession) -> None:
+        super().__init__()
+        self.session = session
+        self.rows: list[HouseholdRow] = []
+        self.seen: set[int] = set()
+        self.next_key: tuple | None = None
+        self.query = ""
+        self.exhausted = True
+
+    def search(self, query: str) -> None:
+        """Show the first page for `query` and say how many match."""
+        self.beginResetModel()
+        self.query, self.rows, self.seen = query, [], set()
+        self.next_key, self.exhausted = None, False
+        self._append(household_search.search(self.session, query))
+        self.endResetModel()
+        count = household_search.count_matches(self.session, query)
+        text = f"{COUNT_CAP:,}+ households" if count > COUNT_CAP else \
+            f"{count:,} household{'s' if count != 1 else ''}"
+        self.count_changed.emit(text if query.strip() else f"All households ({text})")
+
+    def _append(self, page: household_search.SearchPage) -> None:
+        fresh = [row for row in page.rows if row.id not in self.seen]
+        self.seen.update(row.id for row in fresh)
+        self.rows.extend(fresh)
+        self.next_key = page.next_key
+        self.exhausted = page.next_key is None
+
+    def canFetchMore(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self.exhausted
+
+    def fetchMore(self, parent: QModelIndex = QModelIndex()) -> None:  # noqa: B008
+        page = household_search.search(self.session, self.query, after=self.next_key)
+        fresh = [row for row in page.rows if row.id not in self.seen]
+        if fresh:
+            self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(fresh) - 1)
+        self._append(household_search.SearchPage(fresh, page.next_key))
+        if fresh:
+            self.endInsertRows()
+
+    def refresh_household(self, household_id: int) -> None:
+        """Re-read one household's row after it was saved elsewhere in the window."""
+        for index, row in enumerate(self.rows):
+            if row.id == household_id:
+                fresh = household_search.row_for(self.session, household_id)
+                if fresh is not None:
+                    self.rows[index] = fresh
+                    self.dataChanged.emit(self.index(index, 0),
+                                          self.index(index, len(COLUMNS) - 1))
+                return
+
+    def household_id(self, row: int) -> int | None:
+        return self.rows[row].id if 0 <= row < len(self.rows) else None
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return len(COLUMNS)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            row = self.rows[index.row()]
+            return getattr(row, COLUMNS[index.column()][1])
+        if role == Qt.ItemDataRole.ForegroundRole and self.rows[index.row()].status != "active":
+            return Qt.GlobalColor.gray
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section][0]
+        return None
