@@ -48,10 +48,12 @@ def phone_tokens(text: str) -> set[str]:
 
 
 def email_tokens(text: str) -> set[str]:
+    """The whole address, and its local part with and without punctuation."""
     address = fold(text).strip()
     if not address:
         return set()
-    return {address, address.split("@", 1)[0]}
+    local = address.split("@", 1)[0]
+    return {address, local, "".join(_WORD.findall(local))}
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -77,7 +79,9 @@ def tokens_for(client_id: str, name: str, phone: str, email: str, people: Iterab
             tokens.update(("phone", t) for t in phone_tokens(person_phone))
         if person_email and person_email != email:
             tokens.update(("email", t) for t in email_tokens(person_email))
-    tokens.update(("user", username_key(name)) for name in usernames)
+    for username in usernames:
+        key = username_key(username)
+        tokens.update((("user", key), ("user", "".join(_WORD.findall(fold(key))))))
     return {(kind, token[:TOKEN_LENGTH]) for kind, token in tokens if token}
 
 

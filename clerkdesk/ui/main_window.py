@@ -21,6 +21,7 @@ from clerkdesk.services.session import StaffSession
 
 from .admin import StaffAndRolesDialog
 from .audit_view import AuditTrailDialog
+from .household_maintenance import HouseholdMaintenanceWindow
 from .settings_dialog import SettingsDialog
 from .templates_dialog import TemplatesDialog
 
@@ -37,6 +38,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("ClerkDesk")
         self.setMinimumSize(760, 520)
         self._guarded: list[tuple[QAction, Permission]] = []
+        self.maintenance: HouseholdMaintenanceWindow | None = None
         self._build_menus()
         self._build_home()
         self._build_status_bar()
@@ -51,7 +53,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
 
         households = bar.addMenu("&Households")
-        self._future(households, "Household &Maintenance…")
+        self._action(households, "Household &Maintenance…", self.open_household_maintenance,
+                     "Ctrl+H")
         web = bar.addMenu("&Web Utilities")
         self._future(web, "&Bulk Web ID/PIN Assign…")
         self._future(web, "&Portal Accounts…")
@@ -104,7 +107,6 @@ class MainWindow(QMainWindow):
             action.setToolTip(action.text().replace("&", "") if allowed else lacking)
         for link, permission in self.home_links:
             link.setVisible(permission in held)
-        self.nothing_yet.setVisible(not any(p in held for _, p in self.home_links))
         self.role_label.setText(f"Signed in as {self.session.label} · "
                                 f"{staff.role_of(self.session)}")
 
@@ -124,13 +126,16 @@ class MainWindow(QMainWindow):
         self.shortcuts_box = QVBoxLayout()
         self.shortcuts_box.setSpacing(4)
         layout.addLayout(self.shortcuts_box)
-        self.nothing_yet = QLabel(
-            "Household Maintenance and Web Details arrive with the next version of ClerkDesk; "
-            "your role has nothing else to do here yet. Press F1 for the keyboard shortcuts.")
-        self.nothing_yet.setWordWrap(True)
-        self.nothing_yet.setMaximumWidth(640)
-        layout.addWidget(self.nothing_yet)
+        tip = QLabel("Press F1 for the keyboard shortcuts.")
+        tip.setObjectName("note")
+        layout.addWidget(tip)
         self.home_links: list[tuple[QCommandLinkButton, Permission]] = []
+        maintenance = QCommandLinkButton(
+            "Household Maintenance", "Find a household by name, client ID, phone, email or web "
+            "user name; edit it; open Web Details to change, email or unlock its login.")
+        maintenance.setMaximumWidth(640)
+        maintenance.clicked.connect(self.open_household_maintenance)
+        self.shortcuts_box.addWidget(maintenance)
         for title_text, description, slot, permission in (
                 ("Settings", "Password policy for households, the portal address, email "
                  "delivery and staff sign-in rules.", self.open_settings,
@@ -160,6 +165,15 @@ class MainWindow(QMainWindow):
         SettingsDialog(self.session, self).exec()
         self.refresh_permissions()
 
+    def open_household_maintenance(self) -> None:
+        if self.maintenance is None:
+            self.maintenance = HouseholdMaintenanceWindow(self.session, self)
+            self.maintenance.setWindowFlag(Qt.WindowType.Window)
+        self.maintenance.show()
+        self.maintenance.raise_()
+        self.maintenance.activateWindow()
+        self.maintenance.focus_search()
+
     def open_templates(self) -> None:
         TemplatesDialog(self.session, self).exec()
 
@@ -170,7 +184,13 @@ class MainWindow(QMainWindow):
     def open_audit_trail(self) -> None:
         AuditTrailDialog(self.session, self).exec()
 
+    def _release_windows(self) -> bool:
+        """Close Household Maintenance first; it may ask about unsaved edits."""
+        return self.maintenance is None or self.maintenance.close()
+
     def sign_out(self) -> None:
+        if not self._release_windows():
+            return
         staff.sign_out(self.session)
         self._save_geometry()
         self.hide()
