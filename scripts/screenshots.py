@@ -220,6 +220,7 @@ def capture_all() -> int:
     admin.sign_out()
     clerk = signed_in_window(desk, "clerk", "clerk-demo-pass")
     clerk_menu(clerk)
+    household_maintenance(clerk)
     clerk.close()
     from clerkdesk.services.database import close_database
 
@@ -373,6 +374,39 @@ def clerk_menu(window) -> None:
     QTest.qWait(300)
     save_grab(window, "main-window-clerk-settings-menu", extra=menu.frameGeometry())
     menu.hide()
+
+
+def household_maintenance(window) -> None:
+    """A search typed, a household open, and Web Details with and without an account."""
+    from PySide6.QtTest import QTest
+
+    from clerkdesk.services import staff, web_accounts
+    from clerkdesk.ui.web_details import WebDetailsDialog
+
+    window.open_household_maintenance()
+    maintenance = window.maintenance
+    type_into(maintenance.search_box, "obri")
+    QTest.qWait(200)
+    household_id = maintenance.model.household_id(0)
+    maintenance.results.selectRow(0)
+    maintenance.open_household(household_id)
+    supervisor = staff.sign_in("super", "super-demo-pass")
+    account = web_accounts.account_for(supervisor, household_id)
+    if account is None:
+        account = web_accounts.create_account(supervisor, household_id, "obrien.family")
+    web_accounts.lock_account(supervisor, account.id)
+    maintenance.model.refresh_household(household_id)
+    maintenance.editor.refresh_trail()
+    grab(maintenance, "household-maintenance")
+    dialog = WebDetailsDialog(window.session, household_id, "O'Brien", parent=maintenance)
+    grab(dialog, "web-details-clerk")
+    dialog.done(0)
+    dialog = WebDetailsDialog(supervisor, maintenance.model.household_id(1), "New web account",
+                              parent=maintenance)
+    if dialog.account is None:
+        grab(dialog, "web-details-create")
+    dialog.done(0)
+    maintenance.close()
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ FIELDS = (("client_id", "Client &ID: *"), ("name", "&Household name: *"),
           ("region", "State/re&gion:"), ("postal_code", "Postal &code:"),
           ("phone", "&Phone:"), ("email", "E&mail:"))
 MEMBER_COLUMNS = (("first_name", "First name"), ("last_name", "Last name"),
-                  ("birth_date", "Born (YYYY-MM-DD)"), ("relationship", "Relationship"),
+                  ("birth_date", "Born"), ("relationship", "Relationship"),
                   ("email", "Email"), ("phone", "Phone"), ("is_primary", "Primary"))
 
 
@@ -85,7 +85,11 @@ class HouseholdEditor(QWidget):
         layout = QVBoxLayout(page)
         self.members = QTableWidget(0, len(MEMBER_COLUMNS))
         self.members.setHorizontalHeaderLabels([label for _, label in MEMBER_COLUMNS])
-        self.members.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.members.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)  # email
+        self.members.setWordWrap(False)
+        self.members.horizontalHeaderItem(2).setToolTip("Birth date, written YYYY-MM-DD")
         self.members.verticalHeader().hide()
         self.members.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.members.itemChanged.connect(lambda _: self.edited.emit())

@@ -96,6 +96,7 @@ class HouseholdMaintenanceWindow(QMainWindow):
         self.results.setAlternatingRowColors(True)
         self.results.verticalHeader().hide()
         self.results.setShowGrid(False)
+        self.results.setWordWrap(False)
         header = self.results.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)

@@ -40,6 +40,7 @@ class WebDetailsDialog(QDialog):
                  member_id: int | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session, self.household_id, self.member_id = session, household_id, member_id
+        self.household_label = household_label
         self.setWindowTitle(f"Web Details — {household_label}")
         self.setMinimumWidth(540)
         self.held = permissions.granted(session)
@@ -124,7 +125,7 @@ class WebDetailsDialog(QDialog):
     # --- showing ---------------------------------------------------------------------------
     def _show_account(self) -> None:
         account, exists = self.account, self.account is not None
-        self.heading.setText("Web account" if exists else
+        self.heading.setText(f"Web account of {self.household_label}" if exists else
                              "This household has no web account yet. Enter a user name (and, "
                              "if the customer gives one, a password) to create it.")
         self.username.setText(account.username if exists else "")
