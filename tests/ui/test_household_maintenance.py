@@ -238,3 +238,46 @@ def test_generate_password_shows_it_once(qtbot, clerk, families):
     minted = texts[1].split("<b>")[1].split("</b>")[0]
     assert portal.authenticate("obrien", minted).outcome is Outcome.MUST_CHANGE
     assert minted not in dialog.findChild(type(dialog.facts)).text()
+
+
+def test_per_member_accounts_follow_the_selected_member(qtbot, clerk, admin, families,
+                                                        answer_message_box):
+    from clerkdesk.services import settings
+
+    settings.set_setting(admin, "accounts.per_member", True)
+    window = _window(qtbot, clerk)
+    window.open_household(families[0])
+    window.editor.add_member()
+    row = window.editor.members.rowCount() - 1
+    window.editor.members.item(row, 0).setText("Aoife")
+    window.save()
+    window.editor.members.selectRow(1)
+    member_id = window.editor.selected_member_id()
+    dialogs = []
+
+    def create_in_dialog():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, WebDetailsDialog):
+            QTimer.singleShot(20, create_in_dialog)
+            return
+        dialogs.append(dialog)
+        dialog.username.setText("aoife")
+        answer_message_box()
+        dialog.create_button.click()
+        qtbot.waitUntil(lambda: dialog.account is not None)
+        dialog.reject()
+
+    QTimer.singleShot(0, create_in_dialog)
+    window.open_web_details()
+    assert dialogs and dialogs[0].member_id == member_id
+    assert WebAccount.get(WebAccount.username == "aoife").member_id == member_id
+
+
+def test_administrator_can_disable_from_web_details(qtbot, clerk, admin, families):
+    account = web_accounts.create_account(clerk, families[2], "bob")
+    dialog = _dialog(qtbot, admin, families[2])
+    assert dialog.status.isEnabled() and dialog.locked.isEnabled()
+    dialog.status.setCurrentIndex(1)
+    dialog.done_button.click()
+    qtbot.waitUntil(lambda: dialog.result() == dialog.DialogCode.Accepted)
+    assert web_accounts.get_account(admin, account.id).status == "disabled"
