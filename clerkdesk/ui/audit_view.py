@@ -1,6 +1,6 @@
 """Reports → Audit trail: the newest events, filterable as you type."""
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from clerkdesk.services import audit
 from clerkdesk.services.session import StaffSession
 
+from .table_model import RowTableModel
 from .timestamps import local_text
 
 LIMIT = 500
@@ -44,7 +45,9 @@ ACTION_LABELS = {
 }
 
 
-class AuditTableModel(QAbstractTableModel):
+class AuditTableModel(RowTableModel):
+    headings = COLUMNS
+
     def __init__(self, events: list[audit.AuditView]) -> None:
         super().__init__()
         self.rows = [
@@ -53,23 +56,6 @@ class AuditTableModel(QAbstractTableModel):
              _details_text(e.details))
             for e in events
         ]
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return len(COLUMNS)
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return self.rows[index.row()][index.column()]
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
 
 
 def _details_text(details: dict) -> str:

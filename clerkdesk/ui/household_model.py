@@ -1,17 +1,20 @@
 """The search results table: rows fetched a page at a time as the view scrolls, never all."""
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 
 from clerkdesk.services import household_search
 from clerkdesk.services.household_search import COUNT_CAP, HouseholdRow
 from clerkdesk.services.session import StaffSession
+
+from .table_model import RowTableModel
 
 COLUMNS = (("Client ID", "client_id"), ("Household", "name"), ("Primary member",
            "primary_member"), ("Phone", "phone"), ("Email", "email"),
            ("Web user name", "usernames"))
 
 
-class HouseholdSearchModel(QAbstractTableModel):
+class HouseholdSearchModel(RowTableModel):
+    headings = tuple(heading for heading, _ in COLUMNS)
     count_changed = Signal(str)
 
     def __init__(self, session: StaffSession) -> None:
@@ -68,22 +71,10 @@ class HouseholdSearchModel(QAbstractTableModel):
     def household_id(self, row: int) -> int | None:
         return self.rows[row].id if 0 <= row < len(self.rows) else None
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return len(COLUMNS)
+    def cell(self, row: int, column: int) -> object:
+        return getattr(self.rows[row], COLUMNS[column][1])
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            row = self.rows[index.row()]
-            return getattr(row, COLUMNS[index.column()][1])
         if role == Qt.ItemDataRole.ForegroundRole and self.rows[index.row()].status != "active":
             return Qt.GlobalColor.gray
-        return None
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section][0]
-        return None
+        return super().data(index, role)

@@ -1,8 +1,9 @@
 """UI tests drive the real widgets on SQLite; the services below them run on both databases."""
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
+
+from tests.ui.modal import when_modal
 
 
 @pytest.fixture
@@ -17,15 +18,11 @@ def answer_message_box():
     def arm(button=QMessageBox.StandardButton.Ok):
         seen: list[str] = []
 
-        def answer():
-            box = QApplication.activeModalWidget()
-            if not isinstance(box, QMessageBox):
-                QTimer.singleShot(20, answer)  # not open yet: look again shortly
-                return
+        def answer(box):
             seen.append(box.text())
             box.button(button).click()
 
-        QTimer.singleShot(0, answer)
+        when_modal(QMessageBox, answer)
         return seen
 
     return arm

@@ -1,28 +1,22 @@
 """Starting the program: demo database, first run, and a database that cannot be opened."""
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
-
 from clerkdesk.models import Household, StaffUser
 from clerkdesk.services.database import close_database
 from clerkdesk.ui import app as gui
 from clerkdesk.ui.sign_in import FirstRunDialog, SignInDialog
+from tests.ui.modal import when_modal
 
 
 def _answer_dialog(qtbot, kind, fill):
     """Once a dialog of `kind` is the active modal window, fill it in and submit it."""
     seen = []
 
-    def act():
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, kind):
-            QTimer.singleShot(20, act)
-            return
+    def act(dialog):
         seen.append(dialog)
         fill(qtbot, dialog)
         dialog.ok_button.click()
 
-    QTimer.singleShot(0, act)
+    when_modal(kind, act)
     return seen
 
 
@@ -80,13 +74,6 @@ def test_cancelling_sign_in_quits(qtbot, admin):
     desk = gui.Desk(None, demo_mode=False)
     desk.database_label = "test"
 
-    def cancel():
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(20, cancel)
-            return
-        dialog.reject()
-
-    QTimer.singleShot(0, cancel)
+    when_modal(SignInDialog, lambda dialog: dialog.reject())
     assert desk.sign_in() is False
     assert desk.window is None

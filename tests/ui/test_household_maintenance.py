@@ -3,9 +3,9 @@
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShortcut
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from clerkdesk.models import Household, WebAccount
 from clerkdesk.services import households, portal, web_accounts
@@ -14,6 +14,7 @@ from clerkdesk.services.portal import Outcome
 from clerkdesk.ui.household_maintenance import HouseholdMaintenanceWindow
 from clerkdesk.ui.web_details import WebDetailsDialog
 from tests.smtp_server import body_of
+from tests.ui.modal import when_modal
 
 NEW_PASSWORD = "Counter-Pass-4455"
 
@@ -221,18 +222,14 @@ def test_generate_password_shows_it_once(qtbot, clerk, families):
     dialog = _dialog(qtbot, clerk, families[0])
     texts = []
 
-    def answer():
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, answer)
-            return
+    def answer(box):
         texts.append(box.text())
         box.button(QMessageBox.StandardButton.Yes if "Mint" in box.text()
                    else QMessageBox.StandardButton.Ok).click()
         if len(texts) < 2:
-            QTimer.singleShot(20, answer)
+            when_modal(QMessageBox, answer)
 
-    QTimer.singleShot(0, answer)
+    when_modal(QMessageBox, answer)
     dialog.generate_button.click()
     qtbot.waitUntil(lambda: len(texts) == 2, timeout=10_000)
     minted = texts[1].split("<b>")[1].split("</b>")[0]
@@ -255,11 +252,7 @@ def test_per_member_accounts_follow_the_selected_member(qtbot, clerk, admin, fam
     member_id = window.editor.selected_member_id()
     dialogs = []
 
-    def create_in_dialog():
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, WebDetailsDialog):
-            QTimer.singleShot(20, create_in_dialog)
-            return
+    def create_in_dialog(dialog):
         dialogs.append(dialog)
         dialog.username.setText("aoife")
         answer_message_box()
@@ -267,7 +260,7 @@ def test_per_member_accounts_follow_the_selected_member(qtbot, clerk, admin, fam
         qtbot.waitUntil(lambda: dialog.account is not None)
         dialog.reject()
 
-    QTimer.singleShot(0, create_in_dialog)
+    when_modal(WebDetailsDialog, create_in_dialog)
     window.open_web_details()
     assert dialogs and dialogs[0].member_id == member_id
     assert WebAccount.get(WebAccount.username == "aoife").member_id == member_id

@@ -1,23 +1,20 @@
 """Settings tabs (choices, test email) and the email templates editor, through the widgets."""
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QComboBox, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QComboBox, QInputDialog, QMessageBox
 
 from clerkdesk.models import EmailTemplate
 from clerkdesk.services import email_templates, settings
 from clerkdesk.ui.settings_dialog import SettingsDialog
 from clerkdesk.ui.templates_dialog import TemplatesDialog
+from tests.ui.modal import when_modal
 
 
 def _answer_input(text):
-    def answer():
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, QInputDialog):
-            QTimer.singleShot(20, answer)
-            return
+    def answer(dialog):
         dialog.setTextValue(text)
         dialog.accept()
-    QTimer.singleShot(0, answer)
+
+    when_modal(QInputDialog, answer)
 
 
 def test_choices_are_combo_boxes_and_save(qtbot, admin):
