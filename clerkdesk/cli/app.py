@@ -295,11 +295,10 @@ def _account_commands(commands) -> None:
 
 def _account_show(args, actor) -> int:
     account = web_accounts.find_account(actor, args.username)
-    state = "disabled" if account.status != "active" else "locked" if account.locked \
-        else "active"
+    must_change = "yes" if account.must_change else "no"
     print(f"User name:        {account.username}\nHousehold:        {account.household_id}\n"
-          f"State:            {state}\nMust change:      {'yes' if account.must_change else 'no'}"
-          f"\nFailed attempts:  {account.failed_attempts}\nLast sign-in:     "
+          f"State:            {account.state}\nMust change:      {must_change}\n"
+          f"Failed attempts:  {account.failed_attempts}\nLast sign-in:     "
           f"{account.last_login or 'never'}\nEmail:            {account.email or '(none)'}")
     return 0
 

@@ -57,6 +57,11 @@ class AccountView:
     created_at: datetime
     changed_at: datetime
 
+    @property
+    def state(self) -> str:
+        """One word for lists: disabled, locked or active."""
+        return "disabled" if self.status != "active" else "locked" if self.locked else "active"
+
 
 @dataclass(frozen=True)
 class CredentialEmailResult:

@@ -225,9 +225,7 @@ class HouseholdEditor(QWidget):
 def _web_summary(account: web_accounts.AccountView | None) -> str:
     if account is None:
         return "No web account. Open Web Details to create one."
-    state = "disabled" if account.status != "active" else "locked" if account.locked \
-        else "active"
-    return (f"User name: {account.username}\nState: {state}\n"
+    return (f"User name: {account.username}\nState: {account.state}\n"
             f"Must change password: {'yes' if account.must_change else 'no'}\n"
             f"Last sign-in: {local_text(account.last_login, 'never')}\n"
             f"Failed attempts: {account.failed_attempts}")
