@@ -113,7 +113,8 @@ def test_user_names_are_searchable_and_rank_first(clerk):
     rows = household_search.search(clerk, "nguyen").rows
     assert [r.id for r in rows][:1] == [two.id]  # the exact user-name hit first
     assert {r.id for r in rows} == {one.id, two.id}
-    assert household_search.count_matches(clerk, "nguyen") == 2
+    count = household_search.count_matches(clerk, "nguyen")
+    assert (count.households, count.exact, str(count)) == (2, True, "2 households")
 
 
 def test_paging_walks_every_match_once(clerk):
@@ -128,3 +129,13 @@ def test_paging_walks_every_match_once(clerk):
             break
         key = page.next_key
     assert len(seen) == len(set(seen)) == 23
+
+
+def test_a_broad_count_stops_early_and_says_so(clerk, monkeypatch):
+    for number in range(12):
+        households.save_household(clerk, None, None, HouseholdData(
+            client_id=f"B-{number}", name=f"Broadfield{number:02d}"))
+    assert str(household_search.count_matches(clerk, "broad")) == "12 households"
+    monkeypatch.setattr(household_search, "SCAN_CAP", 5)
+    capped = household_search.count_matches(clerk, "broad")
+    assert not capped.exact and str(capped).endswith("+ households")

@@ -21,6 +21,7 @@ from .usernames import username_key
 
 PAGE = 50
 COUNT_CAP = 10_000
+SCAN_CAP = 20_000  # index rows a count may read; past it the count is "at least"
 MAX_QUERY_LENGTH = 200
 _PHONE_LIKE = re.compile(r"^[\d()+\-.\s]+$")
 _KEEP = re.compile(r"[^a-z0-9@._+-]")
@@ -36,6 +37,16 @@ class HouseholdRow:
     email: str
     usernames: str
     status: str
+
+
+@dataclass(frozen=True)
+class MatchCount:
+    households: int
+    exact: bool  # False: at least this many (the count stopped early)
+
+    def __str__(self) -> str:
+        plural = "" if self.households == 1 and self.exact else "s"
+        return f"{self.households:,}{'' if self.exact else '+'} household{plural}"
 
 
 @dataclass(frozen=True)
@@ -75,14 +86,16 @@ def search(actor: StaffSession, query: str, after: tuple | None = None,
     return SearchPage(_rows(exact + ids), next_key)
 
 
-def count_matches(actor: StaffSession, query: str, cap: int = COUNT_CAP) -> int:
-    """How many households match, counted up to `cap` (the caller shows "cap+")."""
+def count_matches(actor: StaffSession, query: str) -> MatchCount:
+    """How many households match; a very broad search stops counting early."""
     require_signed_in(actor)
     terms = search_terms(query)
     if not terms:
-        return Household.select(Household.id).limit(cap + 1).count()
-    matching = _matching(terms).select(SearchToken.household).distinct().limit(cap + 1)
-    return min(matching.count(), cap + 1)
+        found = Household.select(Household.id).limit(COUNT_CAP + 1).count()
+        return MatchCount(min(found, COUNT_CAP), found <= COUNT_CAP)
+    scanned = _matching(terms).select(SearchToken.household).limit(SCAN_CAP)
+    rows = [row.household_id for row in scanned]
+    return MatchCount(len(set(rows)), len(rows) < SCAN_CAP)
 
 
 def _range(term: str):
@@ -91,8 +104,8 @@ def _range(term: str):
 
 
 def _matching(terms: list[str]):
-    """Tokens matching the most selective (longest) term, for households matching them all."""
-    driver, *others = sorted(terms, key=len, reverse=True)
+    """Tokens matching the most selective term, for households matching all the terms."""
+    driver, *others = sorted(terms, key=_breadth) if len(terms) > 1 else terms
     query = SearchToken.select().where(_range(driver))
     for term in others:
         other = SearchToken.alias()
@@ -101,6 +114,11 @@ def _matching(terms: list[str]):
                                          & (other.token >= term)
                                          & (other.token < term[:-1] + chr(ord(term[-1]) + 1)))))
     return query
+
+
+def _breadth(term: str) -> int:
+    """How many index rows start with `term`, counted up to SCAN_CAP."""
+    return SearchToken.select(SearchToken.id).where(_range(term)).limit(SCAN_CAP).count()
 
 
 def _exact_hits(terms: list[str]) -> list[int]:
@@ -149,7 +167,9 @@ def _browse(after: tuple | None, limit: int) -> SearchPage:
 def _rows(ids: list[int]) -> list[HouseholdRow]:
     if not ids:
         return []
-    households = {h.id: h for h in Household.select().where(Household.id.in_(ids))}
+    households = {h.id: h for h in Household.select(
+        Household.id, Household.client_id, Household.name, Household.phone, Household.email,
+        Household.status).where(Household.id.in_(ids))}
     primaries: dict[int, Member] = {}
     for member in (Member.select().where(Member.household.in_(ids))
                    .order_by(Member.is_primary.desc(), Member.id)):

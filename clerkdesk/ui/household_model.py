@@ -1,13 +1,15 @@
 """The search results table: rows fetched a page at a time as the view scrolls, never all."""
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 
 from clerkdesk.services import household_search
-from clerkdesk.services.household_search import COUNT_CAP, HouseholdRow
+from clerkdesk.services.household_search import HouseholdRow
 from clerkdesk.services.session import StaffSession
 
+from .background import call_in_background
 from .table_model import RowTableModel
 
+COUNT_DELAY_MS = 200
 COLUMNS = (("Client ID", "client_id"), ("Household", "name"), ("Primary member",
            "primary_member"), ("Phone", "phone"), ("Email", "email"),
            ("Web user name", "usernames"))
@@ -25,17 +27,31 @@ class HouseholdSearchModel(RowTableModel):
         self.next_key: tuple | None = None
         self.query = ""
         self.exhausted = True
+        self.count_timer = QTimer(self)
+        self.count_timer.setSingleShot(True)
+        self.count_timer.setInterval(COUNT_DELAY_MS)
+        self.count_timer.timeout.connect(self._count)
 
     def search(self, query: str) -> None:
-        """Show the first page for `query` and say how many match."""
+        """Show the first page for `query` now; count the matches once typing pauses."""
         self.beginResetModel()
         self.query, self.rows, self.seen = query, [], set()
         self.next_key, self.exhausted = None, False
         self._append(household_search.search(self.session, query))
         self.endResetModel()
-        count = household_search.count_matches(self.session, query)
-        text = f"{COUNT_CAP:,}+ households" if count > COUNT_CAP else \
-            f"{count:,} household{'s' if count != 1 else ''}"
+        self.count_changed.emit("Counting…")
+        self.count_timer.start()
+
+    def _count(self) -> None:
+        """Off the GUI thread: a broad search's count may take longer than a keystroke."""
+        query = self.query
+        call_in_background(lambda: household_search.count_matches(self.session, query),
+                           lambda count: self._counted(query, count), lambda error: None)
+
+    def _counted(self, query: str, count: household_search.MatchCount) -> None:
+        if query != self.query:
+            return  # the clerk typed on; a newer count is coming
+        text = str(count)
         self.count_changed.emit(text if query.strip() else f"All households ({text})")
 
     def _append(self, page: household_search.SearchPage) -> None:

@@ -47,7 +47,7 @@ def test_type_arrow_enter_opens_the_household(qtbot, clerk, families):
     window = _window(qtbot, clerk)
     qtbot.keyClicks(window.search_box, "smi")
     assert _ids(window) == [families[1], families[2]]
-    assert window.count.text() == "2 households"
+    qtbot.waitUntil(lambda: window.count.text() == "2 households")
     qtbot.keyClick(window.search_box, Qt.Key.Key_Down)
     assert window.focusWidget() is window.results
     qtbot.keyClick(window.results, Qt.Key.Key_Down)
