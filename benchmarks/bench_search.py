@@ -49,6 +49,7 @@ import argparse
 import random
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -56,9 +57,10 @@ from dataclasses import dataclass
 
 import psycopg2
 from anyascii import anyascii
+from peewee import PostgresqlDatabase
 
 from clerkdesk.models import Household, Member, SearchToken, WebAccount, database
-from clerkdesk.services import demo, household_search, staff, web_accounts
+from clerkdesk.services import demo, household_search, search_index, staff, web_accounts
 from clerkdesk.services.database import close_database, open_database
 from clerkdesk.services.jobs import CancelToken
 
@@ -69,10 +71,12 @@ POSTGRES_SCHEMA = "bench_search"
 ACCOUNT_SEED, QUERY_SEED = 7, 2024
 AIM_P95_MS, AIM_SPEEDUP = 5.0, 100.0
 SCAN_LIMIT = 50
+STALE_SAMPLE = 200  # households whose index is re-derived to tell a stale cache
 # Queries of each kind, in the order they are reported.
 CATEGORIES = {"last name 2-5": 30, "first name 2-5": 25, "first last": 25, "phone last 4": 15,
               "phone last 7": 15, "phone 10": 15, "phone formatted": 15, "client exact": 15,
               "client prefix": 15, "user exact": 15, "user prefix": 15}
+SERVER_NOTE = ", the PostgreSQL server included"
 EXACT_KINDS = ("phone 10", "phone formatted", "client exact", "user exact")
 _NOT_PLAIN = re.compile(r"[^a-z]+")
 
@@ -135,8 +139,7 @@ def populate(households: int) -> None:
 def add_web_accounts(admin) -> None:
     """WEB_ACCOUNTS accounts on random households: first initial, last name, digits."""
     rng = random.Random(ACCOUNT_SEED)
-    low, high = Household.select(Household.id).order_by(Household.id).limit(1).scalar(), \
-        Household.select(Household.id).order_by(Household.id.desc()).limit(1).scalar()
+    low, high = id_range()
     taken: set[str] = set()
     for household_id in rng.sample(range(low, high + 1), WEB_ACCOUNTS):
         primary = (Member.select().where(Member.household == household_id)
@@ -157,18 +160,26 @@ def invent_username(rng: random.Random, first: str, last: str, taken: set[str]) 
 
 def sqlite_database(households: int, rebuild: bool) -> str:
     path = CACHE / f"households-{households}.sqlite3"
-    if rebuild or not path.exists():
-        partial = path.with_name(path.name + ".partial")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{partial}{suffix}").unlink(missing_ok=True)
-        open_database(f"sqlite:///{partial}")
-        populate(households)
+    if path.exists() and not rebuild:
+        open_database(f"sqlite:///{path}")
+        if index_is_current():
+            print(f"Reusing the cached {path}", flush=True)
+            return f"SQLite {path} ({path.stat().st_size / 2**20:,.0f} MiB)"
         close_database()
-        partial.rename(path)
-    else:
-        print(f"Reusing the cached {path}", flush=True)
+    build_sqlite(path, households)
     open_database(f"sqlite:///{path}")
     return f"SQLite {path} ({path.stat().st_size / 2**20:,.0f} MiB)"
+
+
+def build_sqlite(path: Path, households: int) -> None:
+    """Built aside and renamed, so an interrupted build is never reused."""
+    partial = path.with_name(path.name + ".partial")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    open_database(f"sqlite:///{partial}")
+    populate(households)
+    close_database()
+    partial.rename(path)
 
 
 def postgres_admin(statement: str) -> None:
@@ -184,7 +195,7 @@ def postgresql_database(households: int, rebuild: bool) -> str:
         postgres_admin(f'DROP SCHEMA IF EXISTS "{POSTGRES_SCHEMA}" CASCADE')
     postgres_admin(f'CREATE SCHEMA IF NOT EXISTS "{POSTGRES_SCHEMA}"')
     open_database(url)
-    if is_built(households):
+    if is_built(households) and index_is_current():
         print(f"Reusing the schema {POSTGRES_SCHEMA} ({households:,} households)", flush=True)
     else:
         if Household.select().exists():  # another size, or a build that did not finish
@@ -202,6 +213,32 @@ def is_built(households: int) -> bool:
             and WebAccount.select().count() == WEB_ACCOUNTS)
 
 
+def id_range() -> tuple[int, int]:
+    low = Household.select(Household.id).order_by(Household.id).limit(1).scalar()
+    high = Household.select(Household.id).order_by(Household.id.desc()).limit(1).scalar()
+    return low, high
+
+
+def index_is_current() -> bool:
+    """Whether the cached index still holds what today's search_index code derives, for a
+    sample of households (all with web accounts among them); if not, the cache is rebuilt."""
+    low, high = id_range()
+    ids = random.Random(ACCOUNT_SEED + 1).sample(range(low, high + 1),
+                                                 min(STALE_SAMPLE, high - low + 1))
+    ids += [home for (home,) in WebAccount.select(WebAccount.household).tuples()]
+    for home in Household.select().where(Household.id.in_(ids)):
+        members = list(Member.select().where(Member.household == home.id))
+        usernames = [name for (name,) in WebAccount.select(WebAccount.username)
+                     .where(WebAccount.household == home.id).tuples()]
+        stored = set(SearchToken.select(SearchToken.kind, SearchToken.token)
+                     .where(SearchToken.household == home.id).tuples())
+        if stored != search_index.household_tokens(home, members, usernames):
+            print(f"The cached index is stale (household {home.id} is indexed differently by "
+                  "the current code): rebuilding", flush=True)
+            return False
+    return True
+
+
 # --- the queries ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -212,8 +249,7 @@ class Query:
 
 
 def sample_households(rng: random.Random, count: int) -> list[tuple[Household, list[Member]]]:
-    low = Household.select(Household.id).order_by(Household.id).limit(1).scalar()
-    high = Household.select(Household.id).order_by(Household.id.desc()).limit(1).scalar()
+    low, high = id_range()
     ids = rng.sample(range(low, high + 1), count)
     homes = {h.id: h for h in Household.select().where(Household.id.in_(ids))}
     members: dict[int, list[Member]] = {}
@@ -281,22 +317,40 @@ def build_queries() -> list[Query]:
 
 # --- timing ---------------------------------------------------------------------------------
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine spent busy so far (Linux /proc/stat; 0 elsewhere)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except OSError:
+        return 0.0
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def time_calls(queries: list[Query], call: Callable[[str], object], rounds: int
-               ) -> tuple[list[float], list[object]]:
-    """One untimed warm-up round, then `rounds` rounds; per query the median and last result."""
+               ) -> tuple[list[float], list[object], float]:
+    """One untimed warm-up round, then `rounds` rounds; per query the median and last result,
+    and how many CPUs other processes kept busy meanwhile (on average)."""
     results = [call(q.text) for q in queries]
     samples: list[list[float]] = [[] for _ in queries]
+    wall, busy, own = time.perf_counter(), busy_cpu_seconds(), time.process_time()
     for _ in range(rounds):
         for index, query in enumerate(queries):
             started = time.perf_counter()
             results[index] = call(query.text)
             samples[index].append(time.perf_counter() - started)
-    return [statistics.median(s) for s in samples], results
+    others = (busy_cpu_seconds() - busy - (time.process_time() - own)) \
+        / (time.perf_counter() - wall)
+    return [statistics.median(s) for s in samples], results, others
 
 
-def report_by_category(title: str, queries: list[Query], seconds: list[float],
+def is_postgresql() -> bool:
+    return isinstance(database.obj, PostgresqlDatabase)
+
+
+def report_by_category(title: str, queries: list[Query], seconds: list[float], others: float,
                        notes: Callable[[str, list[int]], str]) -> None:
-    print(f"\n{title}  (ms; per query the median of its timed rounds)")
+    print(f"\n{title}  (ms; per query the median of its timed rounds; other processes kept "
+          f"{others:.2f} CPUs busy meanwhile{SERVER_NOTE if is_postgresql() else ''})")
     for category in CATEGORIES:
         picked = [i for i, q in enumerate(queries) if q.category == category]
         if picked:
@@ -312,8 +366,8 @@ def print_slowest(queries: list[Query], seconds: list[float], count: int = 5) ->
 
 
 def measure_search(clerk, queries: list[Query], rounds: int) -> list[float]:
-    seconds, pages = time_calls(queries, lambda text: household_search.search(clerk, text),
-                                rounds)
+    seconds, pages, others = time_calls(
+        queries, lambda text: household_search.search(clerk, text), rounds)
 
     def notes(category: str, picked: list[int]) -> str:
         found = sum(1 for i in picked if pages[i].rows)
@@ -324,21 +378,21 @@ def measure_search(clerk, queries: list[Query], rounds: int) -> list[float]:
             text += f", drawn-from household on page 1: {hit}/{len(picked)}"
         return text
 
-    report_by_category("household_search.search — first page", queries, seconds, notes)
+    report_by_category("household_search.search — first page", queries, seconds, others, notes)
     print_slowest(queries, seconds)
     return seconds
 
 
 def measure_count(clerk, queries: list[Query], rounds: int) -> list[float]:
-    seconds, counts = time_calls(
+    seconds, counts, others = time_calls(
         queries, lambda text: household_search.count_matches(clerk, text), rounds)
 
     def notes(category: str, picked: list[int]) -> str:
-        values = [counts[i] for i in picked]
-        capped = sum(1 for v in values if v > household_search.COUNT_CAP)
-        return f"median count {statistics.median(values):,.0f}, at the cap {capped}"
+        values = [counts[i].households for i in picked]
+        capped = sum(1 for i in picked if not counts[i].exact)
+        return f"median count {statistics.median(values):,.0f}, stopped early (N+) {capped}"
 
-    report_by_category("household_search.count_matches", queries, seconds, notes)
+    report_by_category("household_search.count_matches", queries, seconds, others, notes)
     print_slowest(queries, seconds)
     return seconds
 
@@ -409,11 +463,24 @@ def report_scan(result: dict) -> tuple[float, float]:
 
 # --- main -----------------------------------------------------------------------------------
 
+def code_version() -> str:
+    """The commit measured, and whether clerkdesk/ had uncommitted changes."""
+    def git(*arguments: str) -> str:
+        done = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), *arguments],
+                              capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    head = git("log", "-1", "--format=%h (%ad)", "--date=iso") or "unknown"
+    dirty = git("status", "--porcelain", "--", "../clerkdesk")
+    return head + (", with uncommitted changes in clerkdesk/" if dirty else "")
+
+
 def describe_database(label: str) -> None:
     print(f"\nDatabase: {label}")
     print(f"  households {Household.select().count():,}, members {Member.select().count():,}, "
           f"search tokens {SearchToken.select().count():,}, "
           f"web accounts {WebAccount.select().count():,}")
+    print(f"  code: {code_version()}")
     print(f"  os.cpu_count(): {os.cpu_count()};  load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

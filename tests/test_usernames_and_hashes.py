@@ -104,3 +104,14 @@ def test_hash_records_its_recipe():
     assert passwords.needs_rehash(stored, passwords.HashRecipe(6, False))
     assert passwords.needs_rehash(stored, passwords.HashRecipe(5, True))
     assert not passwords.verify_secret("Secret", "plain-text-from-an-old-system")
+
+
+def test_the_first_unknown_user_costs_one_hash_not_two(monkeypatch):
+    calls = []
+    monkeypatch.setattr(passwords, "_dummies", {})
+    monkeypatch.setattr(passwords.bcrypt, "hashpw",
+                        lambda *a, **k: calls.append("hash") or b"$2b$04$" + b"x" * 53)
+    monkeypatch.setattr(passwords.bcrypt, "checkpw", lambda *a: calls.append("check") or False)
+    passwords.burn_equivalent_time("guess", 4)
+    passwords.burn_equivalent_time("guess", 4)
+    assert calls == ["hash", "check"]

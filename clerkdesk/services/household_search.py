@@ -22,6 +22,7 @@ from .usernames import username_key
 PAGE = 50
 COUNT_CAP = 10_000
 SCAN_CAP = 20_000  # index rows a count may read; past it the count is "at least"
+BREADTH_PROBE = 1_000  # index rows read per word to find the rarest one
 MAX_QUERY_LENGTH = 200
 _PHONE_LIKE = re.compile(r"^[\d()+\-.\s]+$")
 _KEEP = re.compile(r"[^a-z0-9@._+-]")
@@ -117,8 +118,8 @@ def _matching(terms: list[str]):
 
 
 def _breadth(term: str) -> int:
-    """How many index rows start with `term`, counted up to SCAN_CAP."""
-    return SearchToken.select(SearchToken.id).where(_range(term)).limit(SCAN_CAP).count()
+    """How many index rows start with `term`, counted far enough to pick the rarest term."""
+    return SearchToken.select(SearchToken.token).where(_range(term)).limit(BREADTH_PROBE).count()
 
 
 def _exact_hits(terms: list[str]) -> list[int]:

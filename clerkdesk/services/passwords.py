@@ -7,7 +7,6 @@ The bcrypt part carries its own cost, which `needs_rehash` compares with today's
 """
 
 import base64
-import functools
 import hashlib
 import unicodedata
 from dataclasses import dataclass
@@ -47,8 +46,17 @@ def needs_rehash(stored: str | None, recipe: HashRecipe) -> bool:
 
 
 def burn_equivalent_time(secret: str, cost: int) -> None:
-    """Check `secret` against a dummy hash of the same cost: an unknown user costs the same."""
-    bcrypt.checkpw(_prehash(secret, True), _dummy_hash(cost))
+    """Spend what checking a real hash of this cost would: an unknown user costs the same.
+
+    The first call per cost hashes instead (the same work as one check) and keeps the result
+    as the dummy, so even the first unknown user after start-up takes no longer.
+    """
+    key = _prehash(secret, True)
+    dummy = _dummies.get(cost)
+    if dummy is None:
+        _dummies[cost] = bcrypt.hashpw(key, bcrypt.gensalt(rounds=cost))
+        return
+    bcrypt.checkpw(key, dummy)
 
 
 def _prehash(secret: str, case_sensitive: bool) -> bytes:
@@ -80,6 +88,4 @@ def _cost_of(hashed: bytes) -> int:
         return -1
 
 
-@functools.cache
-def _dummy_hash(cost: int) -> bytes:
-    return bcrypt.hashpw(b"clerkdesk-dummy", bcrypt.gensalt(rounds=cost))
+_dummies: dict[int, bytes] = {}  # cost -> a hash nobody's password matches but by chance
