@@ -10,7 +10,8 @@ Measures, on one demo database (SQLite by default, PostgreSQL with --postgresql)
    rounds; each query's time is the median of its rounds. p50, p95 and max per category and
    overall, in ms, and how often the household the query was drawn from is on the first page
    (for the exact kinds).
-2. `household_search.count_matches(clerk, q)` the same way (p50, p95, max).
+2. `household_search.count_matches(clerk, q)` the same way (p50, p95, max), with the median
+   count and how many counts stopped early ("N+").
 3. A plain scan baseline on a stratified subset (--scan-per-category queries of each kind):
    household JOIN member, every word of the query (the same words `search_terms` makes) must
    match one of name, first and last name, client ID, phone digits, email or a web user name
@@ -20,12 +21,18 @@ Measures, on one demo database (SQLite by default, PostgreSQL with --postgresql)
 
 Aims: search p95 ≤ 5 ms overall, and search ≥ 100× faster than the scan (p50 and p95).
 
+Also printed: os.cpu_count(), the load average, the commit measured, and for each timed part
+how many CPUs other processes kept busy meanwhile (/proc/stat; on PostgreSQL that includes
+the server) — on a 2-core machine another busy process visibly slows every figure.
+
 The database is built once through the real services — `open_database`, the demo job
 (`start_demo(None, N, seed=1)`, which also writes the search index) and 300 web accounts via
 `web_accounts.create_account` (user names like "jsmith42") — and reused on reruns: SQLite in
 /tmp/clerkdesk-bench-search/households-N.sqlite3, PostgreSQL in the schema "bench_search" of
-postgresql://postgres@127.0.0.1:5432/test (kept; --drop removes it after the run). A 1M build
-takes minutes on SQLite and much longer on PostgreSQL (peewee's multi-row INSERT); --households
+postgresql://postgres@127.0.0.1:5432/test (kept; --drop removes it after the run; ANALYZE runs
+before every measurement). A cached database is rebuilt when its index no longer equals what
+today's `search_index.household_tokens` derives for a sample of households. A 1M build takes
+about 2 minutes on SQLite and about 15 on PostgreSQL (peewee's multi-row INSERT); --households
 picks a smaller size, --rebuild forces a new build.
 
 CLERKDESK_BCRYPT_COST=4, CLERKDESK_DATA_DIR, XDG_DATA_HOME and a plaintext keyring are set

@@ -25,7 +25,8 @@ REBUILD_BATCH = 5_000
 
 def fold(text: str) -> str:
     """Plain lower-case ASCII: "Nguyễn" → "nguyen", "O'Brien" → "o'brien"."""
-    return anyascii(text or "").lower()
+    text = text or ""
+    return (text if text.isascii() else anyascii(text)).lower()
 
 
 @functools.lru_cache(maxsize=65_536)  # names repeat a lot; folding them is the slow part
@@ -39,7 +40,7 @@ def name_tokens(text: str) -> frozenset[str]:
 
 def phone_tokens(text: str) -> set[str]:
     """The digits, and their last seven and four, so a local number finds a full one."""
-    digits = _NOT_DIGIT.sub("", text or "")
+    digits = text if text.isdigit() else _NOT_DIGIT.sub("", text or "")
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     if len(digits) < 4:
