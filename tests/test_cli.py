@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from clerkdesk.models import data_dir
+from clerkdesk.models import SCHEMA_VERSION, data_dir
 from clerkdesk.services import settings, staff
 from clerkdesk.services.database import open_database
 from tests.cli_support import ADMIN_PASSWORD, CLERK_PASSWORD, cli
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_init_on_a_fresh_database_says_what_to_do_next(db_url, capsys, monkeypatch):
     status, out, _ = cli(capsys, monkeypatch, "--database", db_url, "init")
     assert status == 0
-    assert "schema version 1" in out
+    assert f"schema version {SCHEMA_VERSION}" in out
     assert "clerkdesk staff add NAME --role admin" in out
 
 
@@ -151,4 +151,4 @@ def test_main_py_dispatches_to_the_cli(tmp_path):
     result = subprocess.run([sys.executable, "main.py", "--database", url, "db", "info"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "Schema version:  1" in result.stdout
+    assert f"Schema version:  {SCHEMA_VERSION}" in result.stdout

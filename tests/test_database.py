@@ -11,10 +11,14 @@ from playhouse.migrate import migrate
 import clerkdesk
 from clerkdesk.models import (
     SCHEMA_VERSION,
+    BulkAssignItem,
+    BulkAssignRun,
     DatabaseConfigError,
     DatabaseUnavailable,
     Household,
     SchemaTooNew,
+    WebAccount,
+    database,
     schema,
 )
 from clerkdesk.models.connection import redact, resolve_url
@@ -67,7 +71,7 @@ def test_older_sqlite_schema_is_backed_up_then_migrated(tmp_path, monkeypatch):
     close_database()
 
     assert info.schema_version == SCHEMA_VERSION + 1
-    backups = list(tmp_path.glob("site.sqlite3.v1-*.backup"))
+    backups = list(tmp_path.glob(f"site.sqlite3.v{SCHEMA_VERSION}-*.backup"))
     assert len(backups) == 1
     with sqlite3.connect(backups[0]) as old:
         assert old.execute("SELECT name FROM household").fetchall() == [("Kept",)]
@@ -147,3 +151,32 @@ def test_plain_path_and_environment_resolve_to_sqlite(monkeypatch, tmp_path):
     assert resolve_url(None) == "postgresql://x@y/z"
     monkeypatch.delenv("CLERKDESK_DATABASE_URL")
     assert resolve_url(None).endswith("clerkdesk.sqlite3")
+
+
+def _turn_back_into_version_1(db_url: str) -> None:
+    """What a version-1 database looked like, made from today's schema."""
+    open_database(db_url)
+    database.drop_tables([BulkAssignItem, BulkAssignRun])
+    database.execute_sql("DROP INDEX search_token_household_id_token")
+    database.execute_sql("CREATE INDEX search_token_household_id ON search_token (household_id)")
+    database.execute_sql("ALTER TABLE web_account DROP COLUMN pin_rule")
+    schema.SchemaVersion.update(version=1).execute()
+    close_database()
+
+
+def test_version_1_database_is_migrated_to_bulk_assign_runs(db_url):
+    _turn_back_into_version_1(db_url)
+    info = open_database(db_url)
+    try:
+        assert info.schema_version == SCHEMA_VERSION == 2
+        assert "pin_rule" in [c.name for c in database.get_columns("web_account")]
+        assert database.table_exists("bulk_assign_run")
+        assert database.table_exists("bulk_assign_item")
+        indexes = {i.name: i.columns for i in database.get_indexes("search_token")}
+        assert indexes["search_token_household_id_token"] == ["household_id", "token"]
+        assert "search_token_household_id" not in indexes
+        household = Household.create(client_id="1", name="Migrated")
+        account = WebAccount.create(household=household, username="m", username_key="m")
+        assert WebAccount.get_by_id(account.id).pin_rule == ""
+    finally:
+        close_database()

@@ -1,6 +1,7 @@
 """Peewee models, database setup and migrations. No Qt, no permissions, no business rules."""
 
 from .base import database, utcnow
+from .bulk_runs import BULK_RUN_STATES, BulkAssignItem, BulkAssignRun
 from .connection import DatabaseInfo, data_dir, default_url, open_database, redact, resolve_url
 from .errors import ClerkDeskError, DatabaseConfigError, DatabaseUnavailable, SchemaTooNew
 from .household import Household, Member
@@ -16,9 +17,12 @@ from .web_account import WebAccount
 
 __all__ = [
     "ALL_MODELS",
+    "BULK_RUN_STATES",
     "PASS_STATUSES",
     "SCHEMA_VERSION",
     "AuditEvent",
+    "BulkAssignItem",
+    "BulkAssignRun",
     "CaseNote",
     "ClerkDeskError",
     "DatabaseConfigError",

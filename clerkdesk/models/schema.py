@@ -8,9 +8,10 @@ from the previous version to this one, so both paths end in the same schema.
 from collections.abc import Callable
 
 from peewee import Database, IntegerField, PostgresqlDatabase
-from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator, migrate
 
 from .base import BaseModel
+from .bulk_runs import BulkAssignItem, BulkAssignRun
 from .errors import SchemaTooNew
 from .household import Household, Member
 from .passes import Pass, PassType
@@ -22,10 +23,7 @@ from .templates import EmailTemplate
 from .tokens import Token
 from .web_account import WebAccount
 
-SCHEMA_VERSION = 1
-
-# version -> step that upgrades a database at version-1 to version
-MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {}
+SCHEMA_VERSION = 2
 
 ALL_MODELS: list[type[BaseModel]] = [
     Household,
@@ -43,11 +41,27 @@ ALL_MODELS: list[type[BaseModel]] = [
     Token,
     EmailTemplate,
     SearchToken,
+    BulkAssignRun,
+    BulkAssignItem,
 ]
 
 
 class SchemaVersion(BaseModel):
     version = IntegerField()
+
+
+def _add_bulk_assign(migrator: SchemaMigrator) -> None:
+    """Version 2: bulk assign runs, PINs minted when they are delivered, and the search
+    index's household column indexed together with the token."""
+    tokens = SearchToken._meta.table_name
+    migrate(migrator.add_column(WebAccount._meta.table_name, "pin_rule", WebAccount.pin_rule),
+            migrator.drop_index(tokens, f"{tokens}_household_id"),
+            migrator.add_index(tokens, ("household_id", "token"), False))
+    migrator.database.create_tables([BulkAssignRun, BulkAssignItem])
+
+
+# version -> step that upgrades a database at version-1 to version
+MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _add_bulk_assign}
 
 
 def stored_version(db: Database) -> int:

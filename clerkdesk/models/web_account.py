@@ -37,5 +37,8 @@ class WebAccount(BaseModel):
     password_source = CharField(max_length=20, default="assigned")
     # The address this login uses; empty means the member's, else the household's.
     email = CharField(max_length=320, default="", index=True)
+    # A PIN still to be minted when the credentials are delivered ("range:LOW-HIGH" or
+    # "digits:N"); empty once a PIN or password is set.
+    pin_rule = CharField(max_length=60, default="")
     created_at = DateTimeField(default=utcnow)
     changed_at = DateTimeField(default=utcnow)

@@ -54,6 +54,7 @@ def store_secret(account: WebAccount, hashed: str, *, must_change: bool, source:
     """Set a new password hash; unused reset links die with the old password."""
     now = utcnow()
     account.password_hash = hashed
+    account.pin_rule = ""  # a PIN still to be minted at delivery is no longer wanted
     account.must_change = must_change
     account.password_source = source
     account.password_changed_at = now

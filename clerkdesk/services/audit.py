@@ -4,8 +4,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from clerkdesk.models import AuditEvent
+from clerkdesk.models import AuditEvent, utcnow
 
+from .bulk import bulk_insert
 from .permissions import Permission, require
 from .session import StaffSession
 
@@ -34,9 +35,7 @@ def record(
     **details: object,
 ) -> None:
     """Add one audit event inside the caller's transaction."""
-    leaked = [key for key in details if any(word in key.lower() for word in _SECRET_WORDS)]
-    if leaked:
-        raise ValueError(f"audit details must not carry secrets: {leaked}")
+    _refuse_secrets(details)
     AuditEvent.create(
         actor=_actor_name(actor),
         action=action,
@@ -45,6 +44,27 @@ def record(
         household_id=str(household_id or ""),
         details=json.dumps(details, default=str, ensure_ascii=False),
     )
+
+
+def record_many(actor: StaffSession | str | None, action: str, entity: str,
+                events: list[tuple[object, object, dict]]) -> None:
+    """Many events of one kind at once — (record id, household id, details) each — for bulk
+    work; inside the caller's transaction."""
+    for _, _, details in events:
+        _refuse_secrets(details)
+    name, at = _actor_name(actor), utcnow()
+    bulk_insert(AuditEvent, [AuditEvent.at, AuditEvent.actor, AuditEvent.action,
+                             AuditEvent.entity, AuditEvent.entity_id, AuditEvent.household_id,
+                             AuditEvent.details],
+                [(at, name, action, entity, str(entity_id or ""), str(household_id or ""),
+                  json.dumps(details, default=str, ensure_ascii=False))
+                 for entity_id, household_id, details in events])
+
+
+def _refuse_secrets(details: dict) -> None:
+    leaked = [key for key in details if any(word in key.lower() for word in _SECRET_WORDS)]
+    if leaked:
+        raise ValueError(f"audit details must not carry secrets: {leaked}")
 
 
 def trail(actor: StaffSession, limit: int = 500) -> list[AuditView]:

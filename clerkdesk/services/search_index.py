@@ -111,18 +111,23 @@ def rebuild(after_id: int = 0) -> int:
     """Index every household with an id above `after_id` (all of them by default)."""
     written = 0
     for households in _batches(after_id):
-        ids = [h.id for h in households]
-        members = _group(Member.select().where(Member.household.in_(ids)), "household_id")
-        accounts = _group(WebAccount.select(WebAccount.household, WebAccount.username)
-                          .where(WebAccount.household.in_(ids)), "household_id")
-        rows = [(h.id, kind, token) for h in households
-                for kind, token in household_tokens(
-                    h, members.get(h.id, []), [a.username for a in accounts.get(h.id, [])])]
         with database.atomic():
-            SearchToken.delete().where(SearchToken.household.in_(ids)).execute()
-            bulk_insert(SearchToken, TOKEN_FIELDS, rows)
+            reindex_many(households)
         written += len(households)
     return written
+
+
+def reindex_many(households: list[Household]) -> None:
+    """Replace the words of several households at once; inside the caller's transaction."""
+    ids = [h.id for h in households]
+    members = _group(Member.select().where(Member.household.in_(ids)), "household_id")
+    accounts = _group(WebAccount.select(WebAccount.household, WebAccount.username)
+                      .where(WebAccount.household.in_(ids)), "household_id")
+    rows = [(h.id, kind, token) for h in households
+            for kind, token in household_tokens(
+                h, members.get(h.id, []), [a.username for a in accounts.get(h.id, [])])]
+    SearchToken.delete().where(SearchToken.household.in_(ids)).execute()
+    bulk_insert(SearchToken, TOKEN_FIELDS, rows)
 
 
 def _batches(after_id: int) -> Iterator[list[Household]]:

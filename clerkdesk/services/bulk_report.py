@@ -1,0 +1,86 @@
+"""The exceptions report of a bulk assign: one row per household (or member) that got no
+login, with the reason and what to do. As rows for a window, CSV for a spreadsheet, and HTML
+that the desktop prints and saves as PDF."""
+
+import csv
+import html
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+
+from peewee import JOIN
+
+from clerkdesk.models import BulkAssignItem, BulkAssignRun, Household, Member
+
+from .bulk_decisions import Decision, what_to_do
+from .permissions import Permission, require
+from .session import StaffSession
+
+HEADERS = ("Household ID", "Client ID", "Household", "Member", "Reason", "Detail", "What to do")
+# A cell a spreadsheet would run as a formula is written as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class ExceptionRow:
+    household_id: int
+    client_id: str
+    household: str
+    member: str
+    reason: str
+    detail: str
+    what_to_do: str
+
+
+def rows_from_decisions(decisions: Iterable[Decision]) -> list[ExceptionRow]:
+    return [ExceptionRow(d.target.household_id, d.target.client_id, d.target.household_name,
+                         d.target.person, d.reason, d.detail, d.what_to_do)
+            for d in decisions if d.outcome == "exception"]
+
+
+def run_exceptions(actor: StaffSession, run_id: int) -> list[ExceptionRow]:
+    require(actor, Permission.BULK_ASSIGN)
+    items = (BulkAssignItem.select(BulkAssignItem, Household, Member)
+             .join(Household).switch(BulkAssignItem).join(Member, JOIN.LEFT_OUTER)
+             .where((BulkAssignItem.run == run_id) & (BulkAssignItem.outcome == "exception"))
+             .order_by(BulkAssignItem.household, BulkAssignItem.id))
+    return [ExceptionRow(item.household_id, item.household.client_id, item.household.name,
+                         _member_name(item), item.reason, item.detail, what_to_do(item.reason))
+            for item in items]
+
+
+def _member_name(item: BulkAssignItem) -> str:
+    if item.member_id is None:
+        return ""
+    return f"{item.member.first_name} {item.member.last_name}".strip()
+
+
+def write_csv(rows: list[ExceptionRow], path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8-sig") as stream:  # BOM: Excel reads UTF-8
+        writer = csv.writer(stream)
+        writer.writerow(HEADERS)
+        writer.writerows([_safe_cell(value) for value in astuple(row)] for row in rows)
+
+
+def _safe_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def report_html(title: str, subtitle: str, rows: list[ExceptionRow]) -> str:
+    """A printable page: a title, a summary line and the table; every value escaped."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS[1:])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(getattr(row, f.name)))}</td>"
+                         for f in fields(ExceptionRow)[1:]) + "</tr>" for row in rows)
+    empty = "" if rows else "<p>No exceptions: every household in scope got a login.</p>"
+    return (f"<html><body><h2>{html.escape(title)}</h2><p>{html.escape(subtitle)}</p>{empty}"
+            f"<table border='1' cellspacing='0' cellpadding='3' width='100%'>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>")
+
+
+def run_summary(run: BulkAssignRun) -> str:
+    return (f"Run {run.id}, started {run.started_at:%Y-%m-%d %H:%M} UTC by {run.started_by}: "
+            f"{run.done:,} of {run.total:,} households, {run.assigned:,} logins assigned, "
+            f"{run.exceptions:,} exceptions ({run.state}).")
