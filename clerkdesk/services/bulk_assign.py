@@ -10,6 +10,7 @@ the accounts that have been used since.
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 
 from clerkdesk.models import BulkAssignRun, database, utcnow
 
@@ -193,3 +194,43 @@ class BulkAssignJob(Job):
             run.save()
             audit.record(self.actor, f"bulk_assign.{state}", "bulk_assign_run", run.id,
                          done=run.done, assigned=run.assigned, exceptions=run.exceptions)
+
+
+@dataclass(frozen=True)
+class RunView:
+    id: int
+    started_by: str
+    started_at: datetime
+    state: str
+    total: int
+    done: int
+    assigned: int
+    exceptions: int
+    options: AssignOptions
+
+    @property
+    def resumable(self) -> bool:
+        return self.state in ("running", "cancelled")
+
+    @property
+    def summary(self) -> str:
+        return (f"Run {self.id}, started {self.started_at:%Y-%m-%d %H:%M} UTC by "
+                f"{self.started_by}: {self.done:,} of {self.total:,} households, "
+                f"{self.assigned:,} logins assigned, {self.exceptions:,} exceptions "
+                f"({self.state}).")
+
+
+def run_view(run: BulkAssignRun) -> RunView:
+    return RunView(run.id, run.started_by, run.started_at, run.state, run.total, run.done,
+                   run.assigned, run.exceptions, AssignOptions.from_json(run.options))
+
+
+def get_run(actor: StaffSession, run_id: int) -> RunView:
+    require(actor, Permission.BULK_ASSIGN)
+    return run_view(_run(run_id))
+
+
+def recent_runs(actor: StaffSession, limit: int = 50) -> list[RunView]:
+    require(actor, Permission.BULK_ASSIGN)
+    runs = BulkAssignRun.select().order_by(BulkAssignRun.id.desc()).limit(limit)
+    return [run_view(run) for run in runs]

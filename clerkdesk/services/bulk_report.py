@@ -10,7 +10,7 @@ from pathlib import Path
 
 from peewee import JOIN
 
-from clerkdesk.models import BulkAssignItem, BulkAssignRun, Household, Member
+from clerkdesk.models import BulkAssignItem, Household, Member
 
 from .bulk_decisions import Decision, what_to_do
 from .permissions import Permission, require
@@ -78,9 +78,3 @@ def report_html(title: str, subtitle: str, rows: list[ExceptionRow]) -> str:
     return (f"<html><body><h2>{html.escape(title)}</h2><p>{html.escape(subtitle)}</p>{empty}"
             f"<table border='1' cellspacing='0' cellpadding='3' width='100%'>"
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>")
-
-
-def run_summary(run: BulkAssignRun) -> str:
-    return (f"Run {run.id}, started {run.started_at:%Y-%m-%d %H:%M} UTC by {run.started_by}: "
-            f"{run.done:,} of {run.total:,} households, {run.assigned:,} logins assigned, "
-            f"{run.exceptions:,} exceptions ({run.state}).")
