@@ -5,7 +5,7 @@ that the desktop prints and saves as PDF."""
 import csv
 import html
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from peewee import JOIN
@@ -30,11 +30,12 @@ class ExceptionRow:
     reason: str
     detail: str
     what_to_do: str
+    member_id: int | None = None  # not a column: lets the desk open that member's login
 
 
 def rows_from_decisions(decisions: Iterable[Decision]) -> list[ExceptionRow]:
     return [ExceptionRow(d.target.household_id, d.target.client_id, d.target.household_name,
-                         d.target.person, d.reason, d.detail, d.what_to_do)
+                         d.target.person, d.reason, d.detail, d.what_to_do, d.target.member_id)
             for d in decisions if d.outcome == "exception"]
 
 
@@ -45,7 +46,8 @@ def run_exceptions(actor: StaffSession, run_id: int) -> list[ExceptionRow]:
              .where((BulkAssignItem.run == run_id) & (BulkAssignItem.outcome == "exception"))
              .order_by(BulkAssignItem.household, BulkAssignItem.id))
     return [ExceptionRow(item.household_id, item.household.client_id, item.household.name,
-                         _member_name(item), item.reason, item.detail, what_to_do(item.reason))
+                         _member_name(item), item.reason, item.detail, what_to_do(item.reason),
+                         item.member_id)
             for item in items]
 
 
@@ -59,7 +61,13 @@ def write_csv(rows: list[ExceptionRow], path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8-sig") as stream:  # BOM: Excel reads UTF-8
         writer = csv.writer(stream)
         writer.writerow(HEADERS)
-        writer.writerows([_safe_cell(value) for value in astuple(row)] for row in rows)
+        writer.writerows([_safe_cell(value) for value in columns(row)] for row in rows)
+
+
+def columns(row: ExceptionRow) -> tuple:
+    """The row's values under HEADERS."""
+    return (row.household_id, row.client_id, row.household, row.member, row.reason, row.detail,
+            row.what_to_do)
 
 
 def _safe_cell(value: object) -> object:
@@ -71,9 +79,8 @@ def _safe_cell(value: object) -> object:
 def report_html(title: str, subtitle: str, rows: list[ExceptionRow]) -> str:
     """A printable page: a title, a summary line and the table; every value escaped."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS[1:])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(getattr(row, f.name)))}</td>"
-                         for f in fields(ExceptionRow)[1:]) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(value))}</td>"
+                                    for value in columns(row)[1:]) + "</tr>" for row in rows)
     empty = "" if rows else "<p>No exceptions: every household in scope got a login.</p>"
     return (f"<html><body><h2>{html.escape(title)}</h2><p>{html.escape(subtitle)}</p>{empty}"
             f"<table border='1' cellspacing='0' cellpadding='3' width='100%'>"

@@ -64,6 +64,12 @@ class Target:
         return f"{self.first} {self.last}".strip() or self.household_name
 
 
+def pass_type_choices() -> list[tuple[str, str]]:
+    """(code, description) of every pass type, for choosing the pass-holder scope."""
+    return list(PassType.select(PassType.code, PassType.description)
+                .order_by(PassType.code).tuples())
+
+
 def households_in_scope(scope: Scope):
     """The active households the scope covers, as a query of ids."""
     query = Household.select(Household.id).where(Household.status == "active")

@@ -42,6 +42,10 @@ ACTION_LABELS = {
     "portal.forgot_username": "Portal: forgot user name",
     "portal.forgot_password": "Portal: forgot password",
     "portal.reset_password": "Portal: password reset",
+    "web_account.bulk_assign": "Web login bulk-assigned",
+    "bulk_assign.start": "Bulk assign started", "bulk_assign.resume": "Bulk assign resumed",
+    "bulk_assign.finished": "Bulk assign finished",
+    "bulk_assign.cancelled": "Bulk assign cancelled", "bulk_assign.undo": "Bulk assign undone",
 }
 
 

@@ -21,6 +21,7 @@ from clerkdesk.services.session import StaffSession
 
 from .admin import StaffAndRolesDialog
 from .audit_view import AuditTrailDialog
+from .bulk_runs import BulkRunsDialog, open_bulk_assign
 from .household_maintenance import HouseholdMaintenanceWindow
 from .settings_dialog import SettingsDialog
 from .templates_dialog import TemplatesDialog
@@ -56,7 +57,10 @@ class MainWindow(QMainWindow):
         self._action(households, "Household &Maintenance…", self.open_household_maintenance,
                      "Ctrl+H")
         web = bar.addMenu("&Web Utilities")
-        self._future(web, "&Bulk Web ID/PIN Assign…")
+        self._action(web, "&Bulk Web ID/PIN Assign…", self.open_bulk_assign, "Ctrl+Shift+B",
+                     Permission.BULK_ASSIGN)
+        self._action(web, "Bulk Assign &Runs…", self.open_bulk_runs, None,
+                     Permission.BULK_ASSIGN)
         self._future(web, "&Portal Accounts…")
         communications = bar.addMenu("&Communications")
         self._future(communications, "&New mailing…")
@@ -74,7 +78,7 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(help_menu, "&About ClerkDesk", self.show_about)
-        for menu in (reports, settings_menu):
+        for menu in (web, reports, settings_menu):
             menu.aboutToShow.connect(self.refresh_permissions)
         for menu in bar.findChildren(QMenu):
             menu.setToolTipsVisible(True)
@@ -137,6 +141,9 @@ class MainWindow(QMainWindow):
         maintenance.clicked.connect(self.open_household_maintenance)
         self.shortcuts_box.addWidget(maintenance)
         for title_text, description, slot, permission in (
+                ("Bulk Web ID/PIN Assign", "Give every household a portal user name and PIN "
+                 "before go-live; preview, run, print the exceptions, undo.",
+                 self.open_bulk_assign, Permission.BULK_ASSIGN),
                 ("Settings", "Password policy for households, the portal address, email "
                  "delivery and staff sign-in rules.", self.open_settings,
                  Permission.SETTINGS_EDIT),
@@ -173,6 +180,12 @@ class MainWindow(QMainWindow):
         self.maintenance.raise_()
         self.maintenance.activateWindow()
         self.maintenance.focus_search()
+
+    def open_bulk_assign(self) -> None:
+        open_bulk_assign(self.session, self)
+
+    def open_bulk_runs(self) -> None:
+        BulkRunsDialog(self.session, self).exec()
 
     def open_templates(self) -> None:
         TemplatesDialog(self.session, self).exec()
