@@ -5,10 +5,16 @@ Run from the project folder:
     .venv/bin/python scripts/screenshots.py          # or: make screenshots
 
 With no DISPLAY set (or with --xvfb) a private `Xvfb :99 -screen 0 1400x900x24` is started and
-killed at the end; install it with `apt-get install xvfb`. The windows are driven through the
-real code path in a child process (QT_QPA_PLATFORM=xcb) that uses a throw-away data folder, so
-neither your databases nor your ClerkDesk settings are touched: an empty database for the
-first-run dialog, then the demo database (3,000 households, demo staff) for everything else.
+killed at the end; install it with `apt-get install xvfb` (Qt's xcb plugin also needs
+libxcb-cursor0 and the other libxcb-* libraries it names when it fails). The windows are
+driven through the real code path in a child process (QT_QPA_PLATFORM=xcb) that uses a
+throw-away data folder, so neither your databases nor your ClerkDesk settings are touched: an
+empty database for the first-run dialog, then the demo database (3,000 households, demo
+staff) for everything else.
+
+Last come the Bulk Web ID/PIN Assign screens, signed in as the demo supervisor: the wizard page
+by page through a real run, the run's exceptions report, the runs list, and the first page of the
+exceptions PDF, rendered to PNG with poppler's pdftoppm (`apt-get install poppler-utils`).
 
 Each window is grabbed from the screen over its frame geometry, so the frame (when a window
 manager draws one), open menus and the status bar are all in the picture.
@@ -164,6 +170,21 @@ def save_grab(window, name: str, extra=None) -> None:
     print(f"  {path.relative_to(ROOT)}  {pixmap.width()}×{pixmap.height()}")
 
 
+def answer_next_modal(button) -> None:
+    """Once a blocking call has opened its modal dialog (a QMessageBox), press `button` on it."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def press() -> None:
+        box = QApplication.activeModalWidget()
+        if box is None or not box.isVisible() or box.button(button) is None:
+            QTimer.singleShot(20, press)
+            return
+        box.button(button).click()
+
+    QTimer.singleShot(0, press)
+
+
 def grab_next_modal(name: str, ready: Callable[[object], bool] = lambda dialog: True,
                     close: bool = True) -> None:
     """Once a blocking call has opened its modal dialog, grab it (and close it if `close`)."""
@@ -222,6 +243,7 @@ def capture_all() -> int:
     clerk_menu(clerk)
     household_maintenance(clerk)
     clerk.close()
+    bulk_assign_screens()  # last: the run gives most households a login
     from clerkdesk.services.database import close_database
 
     close_database()
@@ -407,6 +429,59 @@ def household_maintenance(window) -> None:
         grab(dialog, "web-details-create")
     dialog.done(0)
     maintenance.close()
+
+
+def bulk_assign_screens() -> None:
+    """Web Utilities → Bulk Web ID/PIN Assign as the demo supervisor: each page of the wizard
+    through a real run with the default choices, its exceptions, the runs list and the PDF."""
+    from PySide6.QtWidgets import QMessageBox, QWizard
+
+    from clerkdesk.services import bulk_assign, staff
+    from clerkdesk.ui.bulk_assign_wizard import BulkAssignWizard
+    from clerkdesk.ui.bulk_runs import BulkRunsDialog
+    from clerkdesk.ui.exceptions_report import ExceptionsReportDialog
+
+    supervisor = staff.sign_in("super", "super-demo-pass")
+    wizard = BulkAssignWizard(supervisor)
+    grab(wizard, "bulk-assign-scope")
+    click(wizard.button(QWizard.WizardButton.NextButton))
+    grab(wizard, "bulk-assign-rules")
+    click(wizard.button(QWizard.WizardButton.NextButton))
+    wait_until(lambda: wizard.preview is not None, "the bulk assign dry run")
+    grab(wizard, "bulk-assign-preview")
+    answer_next_modal(QMessageBox.StandardButton.Yes)  # "Assign 2,569 logins now?"
+    click(wizard.button(QWizard.WizardButton.CommitButton))
+    wait_until(lambda: wizard.currentId() == wizard.pageIds()[-1],  # the finish page
+               "the bulk assign run to finish", timeout=120)
+    grab(wizard, "bulk-assign-finish")
+    wizard.done(0)
+    run = bulk_assign.recent_runs(supervisor)[0]
+    report = ExceptionsReportDialog.for_run(supervisor, run)
+    grab(report, "bulk-assign-exceptions")
+    exceptions_pdf(report.html(), "bulk-assign-exceptions-pdf")
+    report.done(0)
+    runs = BulkRunsDialog(supervisor)
+    grab(runs, "bulk-assign-runs")
+    runs.done(0)
+
+
+def exceptions_pdf(html: str, name: str) -> None:
+    """The report's PDF as the desk saves it, its first page as name.png (poppler's pdftoppm)."""
+    from PySide6.QtGui import QImage
+
+    from clerkdesk.ui.report_document import write_pdf
+
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        print(f"  {name}.png skipped: pdftoppm is not installed (apt-get install poppler-utils)")
+        return
+    pdf = Path(os.environ["CLERKDESK_DATA_DIR"]) / f"{name}.pdf"
+    write_pdf(html, pdf)
+    path = OUTPUT / f"{name}.png"
+    subprocess.run([pdftoppm, "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                    str(path.with_suffix(""))], check=True)
+    image = QImage(str(path))
+    print(f"  {path.relative_to(ROOT)}  {image.width()}×{image.height()}  (PDF page 1, 70 dpi)")
 
 
 if __name__ == "__main__":

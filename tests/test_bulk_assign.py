@@ -74,6 +74,7 @@ def test_webreg_rule_assigns_and_lists_exceptions_with_reasons(supervisor, town)
     assert town["inactive"] not in names
     rows = {r.household_id: r for r in bulk_report.run_exceptions(supervisor, finished.id)}
     assert rows[town["noemail"]].reason == "no email"
+    assert rows[town["noemail"]].member == "José García Márquez"  # whom the login was for
     assert rows[town["badmail"]].reason == "no email"
     assert "not a valid email" in rows[town["badmail"]].detail
     assert rows[town["nofirst"]].reason == "missing name parts"

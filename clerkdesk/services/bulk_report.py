@@ -41,19 +41,33 @@ def rows_from_decisions(decisions: Iterable[Decision]) -> list[ExceptionRow]:
 
 def run_exceptions(actor: StaffSession, run_id: int) -> list[ExceptionRow]:
     require(actor, Permission.BULK_ASSIGN)
-    items = (BulkAssignItem.select(BulkAssignItem, Household, Member)
-             .join(Household).switch(BulkAssignItem).join(Member, JOIN.LEFT_OUTER)
-             .where((BulkAssignItem.run == run_id) & (BulkAssignItem.outcome == "exception"))
-             .order_by(BulkAssignItem.household, BulkAssignItem.id))
+    items = list(BulkAssignItem.select(BulkAssignItem, Household, Member)
+                 .join(Household).switch(BulkAssignItem).join(Member, JOIN.LEFT_OUTER)
+                 .where((BulkAssignItem.run == run_id)
+                        & (BulkAssignItem.outcome == "exception"))
+                 .order_by(BulkAssignItem.household, BulkAssignItem.id))
+    primaries = _primary_names({item.household_id for item in items if item.member_id is None})
     return [ExceptionRow(item.household_id, item.household.client_id, item.household.name,
-                         _member_name(item), item.reason, item.detail, what_to_do(item.reason),
-                         item.member_id)
+                         _member_name(item) if item.member_id else
+                         primaries.get(item.household_id, ""), item.reason, item.detail,
+                         what_to_do(item.reason), item.member_id)
             for item in items]
 
 
+def _primary_names(household_ids: set[int]) -> dict[int, str]:
+    """The person a household's own login is for: its primary member (else its first)."""
+    names: dict[int, str] = {}
+    ids = list(household_ids)
+    for start in range(0, len(ids), 500):
+        for household_id, first, last in (
+                Member.select(Member.household, Member.first_name, Member.last_name)
+                .where(Member.household.in_(ids[start:start + 500]))
+                .order_by(Member.household, Member.is_primary.desc(), Member.id).tuples()):
+            names.setdefault(household_id, f"{first} {last}".strip())
+    return names
+
+
 def _member_name(item: BulkAssignItem) -> str:
-    if item.member_id is None:
-        return ""
     return f"{item.member.first_name} {item.member.last_name}".strip()
 
 

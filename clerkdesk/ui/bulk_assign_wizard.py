@@ -36,7 +36,7 @@ from clerkdesk.services.session import StaffSession
 from clerkdesk.services.username_rules import NameParts, RuleProblem, compile_rule, make_username
 
 from .background import run_in_background
-from .exceptions_report import ExceptionsReportDialog
+from .exceptions_report import ExceptionsReportDialog, plain_table
 from .forms import small_note
 from .messages import error_text, show_error
 from .table_model import RowTableModel
@@ -260,6 +260,8 @@ class PreviewPage(QWizardPage):
         super().__init__()
         self.wizard_ = wizard
         self.setTitle("Preview (nothing has been changed yet)")
+        self.setSubTitle("What the run would do. Run starts it; it can be cancelled, resumed "
+                         "and undone.")
         self.setCommitPage(True)  # past this page the run has started: no way back
         self.setButtonText(QWizard.WizardButton.CommitButton, "&Run")
         layout = QVBoxLayout(self)
@@ -269,8 +271,7 @@ class PreviewPage(QWizardPage):
         self.sample = SampleModel()
         table = QTableView()
         table.setModel(self.sample)
-        table.horizontalHeader().setStretchLastSection(True)
-        table.verticalHeader().hide()
+        plain_table(table, (80, 170, 230))
         self.exceptions_button = QPushButton("Show &exceptions…")
         self.exceptions_button.clicked.connect(self._show_exceptions)
         self.confirm_note = QLabel()
@@ -279,8 +280,10 @@ class PreviewPage(QWizardPage):
         self.confirm = QLineEdit()
         self.confirm.setPlaceholderText("Type YES to overwrite")
         self.confirm.textChanged.connect(self.completeChanged)
-        for widget in (self.progress, self.summary, table, self.exceptions_button,
-                       self.confirm_note, self.confirm):
+        for widget in (self.progress, self.summary, table):
+            layout.addWidget(widget)
+        layout.addWidget(self.exceptions_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        for widget in (self.confirm_note, self.confirm):
             layout.addWidget(widget)
         self.token: CancelToken | None = None
         self.needs_yes = False
@@ -319,10 +322,11 @@ class PreviewPage(QWizardPage):
         self.summary.setText(
             f"<b>{preview.households:,}</b> households in scope. <b>{preview.assigned:,}</b> "
             f"logins would be assigned; <b>{len(preview.exceptions):,}</b> exceptions"
-            + (f":<ul>{reasons}</ul>" if reasons else ".")
+            + (f":<ul>{reasons}</ul>" if reasons else ". ")
             + f"PINs: {preview.pin_description}. "
             + ("They are minted when the credentials are delivered." if
-               preview.pins_minted_at_delivery else "They are hashed during the run."))
+               preview.pins_minted_at_delivery else "They are hashed during the run.")
+            + (f"<br>The first {len(preview.sample):,} user names:" if preview.sample else ""))
         self.sample.beginResetModel()
         self.sample.rows = [(d.target.client_id, d.target.household_name, d.target.person,
                              d.username) for d in preview.sample]
@@ -371,6 +375,8 @@ class RunPage(QWizardPage):
         super().__init__()
         self.wizard_ = wizard
         self.setTitle("Assigning")
+        self.setSubTitle("Each batch of households is saved as it is done: a cancelled run "
+                         "keeps its work and can be resumed.")
         layout = QVBoxLayout(self)
         self.progress = QProgressBar()
         self.status = QLabel()
@@ -458,6 +464,7 @@ class FinishPage(QWizardPage):
         super().__init__()
         self.wizard_ = wizard
         self.setTitle("Done")
+        self.setSubTitle("The households that got no login are listed as exceptions.")
         layout = QVBoxLayout(self)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -466,10 +473,14 @@ class FinishPage(QWizardPage):
         self.undo_button = QPushButton("&Undo this run…")
         self.undo_button.clicked.connect(self._undo)
         layout.addWidget(self.summary)
-        layout.addWidget(self.print_button)
-        layout.addWidget(self.undo_button)
-        layout.addWidget(small_note("Next: fix the exceptions (double-click one to open its "
-                                    "Web Details), then mail the credentials."))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.print_button)
+        buttons.addWidget(self.undo_button)
+        buttons.addStretch()
+        layout.addLayout(buttons)
+        layout.addWidget(small_note("Next: fix the exceptions (in Print Exceptions…, "
+                                    "double-click one to open its Web Details), then mail the "
+                                    "credentials."))
         layout.addStretch()
 
     def initializePage(self) -> None:

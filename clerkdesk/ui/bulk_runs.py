@@ -15,7 +15,7 @@ from clerkdesk.services.bulk_assign import RunView
 from clerkdesk.services.session import StaffSession
 
 from .bulk_assign_wizard import BulkAssignWizard, confirm_and_undo
-from .exceptions_report import ExceptionsReportDialog
+from .exceptions_report import ExceptionsReportDialog, plain_table
 from .table_model import RowTableModel
 from .timestamps import local_text
 
@@ -41,8 +41,6 @@ class BulkRunsDialog(QDialog):
         self.table = QTableView()
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.doubleClicked.connect(self.show_exceptions)
         layout.addWidget(self.table)
         row = QHBoxLayout()
@@ -65,7 +63,7 @@ class BulkRunsDialog(QDialog):
     def reload(self) -> None:
         self.model = RunsModel(bulk_assign.recent_runs(self.session))
         self.table.setModel(self.model)
-        self.table.resizeColumnsToContents()
+        plain_table(self.table, (50, 140, 110, 90, 140, 90))
         self.table.selectionModel().currentRowChanged.connect(self._enable)
         if self.model.rows:
             self.table.selectRow(0)

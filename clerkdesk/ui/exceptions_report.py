@@ -30,6 +30,26 @@ from .table_model import RowTableModel
 from .web_details import WebDetailsDialog
 
 
+def plain_table(table: QTableView, widths: tuple[int, ...], lines: int = 1) -> None:
+    """The desk's list look: no grid, striped rows, left-aligned headings, set column widths
+    (the last column takes the rest); rows of `lines` lines, and a cell's tooltip shows a
+    value that does not fit in full."""
+    table.verticalHeader().hide()
+    table.setShowGrid(False)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(lines > 1)
+    if lines > 1:
+        rows = table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(table.fontMetrics().lineSpacing() * lines + 8)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    header.setStretchLastSection(True)
+    for column, width in enumerate(widths):
+        table.setColumnWidth(column, width)
+
+
 class ExceptionsModel(RowTableModel):
     headings = HEADERS[1:]
 
@@ -46,7 +66,7 @@ class ExceptionsReportDialog(QDialog):
         super().__init__(parent)
         self.session, self.title, self.subtitle, self.run = session, title, subtitle, run
         self.setWindowTitle(title)
-        self.resize(1000, 560)
+        self.resize(1180, 600)
         self.model = ExceptionsModel(rows)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -71,13 +91,10 @@ class ExceptionsReportDialog(QDialog):
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.table = QTableView()
         self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)  # in household order until a heading is clicked
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        self.table.resizeColumnsToContents()
+        plain_table(self.table, (80, 150, 150, 190, 260), lines=2)
         self.table.doubleClicked.connect(self.open_web_details)
         QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, self.open_current)
         for widget in (heading, self.filter, self.table):

@@ -135,14 +135,14 @@ class MainWindow(QMainWindow):
         layout.addWidget(tip)
         self.home_links: list[tuple[QCommandLinkButton, Permission]] = []
         maintenance = QCommandLinkButton(
-            "Household Maintenance", "Find a household by name, client ID, phone, email or web "
-            "user name; edit it; open Web Details to change, email or unlock its login.")
+            "Household Maintenance", "Find a household by name, client ID, phone, email or "
+            "user name; edit it and its web login.")
         maintenance.setMaximumWidth(640)
         maintenance.clicked.connect(self.open_household_maintenance)
         self.shortcuts_box.addWidget(maintenance)
         for title_text, description, slot, permission in (
-                ("Bulk Web ID/PIN Assign", "Give every household a portal user name and PIN "
-                 "before go-live; preview, run, print the exceptions, undo.",
+                ("Bulk Web ID/PIN Assign", "Portal user names and PINs for every household "
+                 "before go-live: preview, run, exceptions, undo.",
                  self.open_bulk_assign, Permission.BULK_ASSIGN),
                 ("Settings", "Password policy for households, the portal address, email "
                  "delivery and staff sign-in rules.", self.open_settings,
