@@ -1,5 +1,6 @@
 """Bulk Web ID/PIN assign: scope, rules, collisions, overwrite, dry run, resume and undo."""
 
+import os
 from datetime import date, timedelta
 
 import pytest
@@ -290,3 +291,34 @@ def test_random_pin_is_minted_from_the_rule_when_it_is_emailed(supervisor, clerk
     assert WebAccount.get_by_id(account.id).pin_rule == ""
     assert portal.authenticate("sobri345", pin).outcome == Outcome.MUST_CHANGE
     assert pin.encode() not in stored_bytes(db_url)
+
+
+@pytest.mark.parametrize(("runner", "minutes_ago", "allowed"), [
+    ("this-host:{parent}", 0, False),      # another live process on this machine
+    ("other-desk:4242", 0, False),         # another desk, progressing
+    ("other-desk:4242", 10, True),         # another desk, silent for long: abandoned
+    ("this-host:{dead}", 0, True),         # its process here is gone (killed)
+])
+def test_a_run_another_process_is_carrying_out_is_not_resumed_twice(
+        supervisor, db, monkeypatch, runner, minutes_ago, allowed):
+    import socket
+    import subprocess
+    import sys
+
+    from clerkdesk.services import runs_claim
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    monkeypatch.setattr(socket, "gethostname", lambda: "this-host")
+    add("61", "Waiting", "Wy", "w@example.org")
+    job = bulk_assign.start_run(supervisor, AssignOptions())
+    BulkAssignRun.update(runner=runner.format(parent=os.getppid(), dead=dead),
+                         heartbeat_at=utcnow() - timedelta(minutes=minutes_ago)).execute()
+    if allowed:
+        resumed = bulk_assign.resume_run(supervisor, job.run_id)
+        assert BulkAssignRun.get().runner == runs_claim.this_runner()
+        assert resumed.run(lambda p: None, CancelToken()).state == "finished"
+    else:
+        with pytest.raises(ValidationError, match="still being carried out"):
+            bulk_assign.resume_run(supervisor, job.run_id)
+        assert WebAccount.select().count() == 0

@@ -23,10 +23,12 @@ from clerkdesk.services.jobs import Cancelled, CancelToken
 from clerkdesk.services.logs import configure_logging
 from clerkdesk.services.session import StaffSession
 
+from .bulk_assign import add_bulk_assign_command
 from .terminal import ProgressBar, read_new_secret, read_sign_in_password
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_PERMISSION = 1, 2, 3
-COMMANDS = frozenset({"init", "db", "demo", "staff", "settings", "role", "account", "email"})
+COMMANDS = frozenset({"init", "db", "demo", "staff", "settings", "role", "account", "email",
+                      "bulk-assign"})
 Handler = Callable[[argparse.Namespace, StaffSession | None], int]
 
 
@@ -36,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run(argv: Sequence[str]) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
@@ -58,6 +60,13 @@ def run(argv: Sequence[str]) -> int:
         database.close_database()
 
 
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if check := getattr(args, "check_usage", None):
+        check(args)  # a command's rules about which options go together: exit 2, no database
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clerkdesk", description="ClerkDesk: web-portal logins for a front desk.")
@@ -69,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _role_commands(commands)
     _account_commands(commands)
     _email_commands(commands)
+    add_bulk_assign_command(commands)
     return parser
 
 

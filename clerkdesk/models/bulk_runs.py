@@ -32,6 +32,10 @@ class BulkAssignRun(BaseModel):
     cursor_member = IntegerField(default=0)
     assigned = IntegerField(default=0)
     exceptions = IntegerField(default=0)
+    # Who is carrying the run out ("host:pid") and when it last committed a batch: a run
+    # another desk is still working on must not be resumed a second time.
+    runner = CharField(max_length=200, default="")
+    heartbeat_at = DateTimeField(default=utcnow)
     # Set for a "re-run for exceptions only": the run whose exceptions it retries.
     retry_of = ForeignKeyField("self", null=True, backref="retries", on_delete="SET NULL")
 

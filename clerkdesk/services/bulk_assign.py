@@ -14,7 +14,7 @@ from datetime import datetime
 
 from clerkdesk.models import BulkAssignRun, database, utcnow
 
-from . import audit
+from . import audit, runs_claim
 from .bulk_decisions import Decider, Decision, Namespace
 from .bulk_targets import Scope, batches, count_households
 from .bulk_writer import Batch, write_batch
@@ -118,6 +118,7 @@ def start_run(actor: StaffSession, options: AssignOptions, confirm: str = "") ->
     with database.atomic():
         _refuse_while_unfinished()
         run = BulkAssignRun.create(started_by=actor.username, options=options.to_json(),
+                                   runner=runs_claim.this_runner(),
                                    total=count_households(options.scope),
                                    retry_of=options.scope.retry_of)
         audit.record(actor, "bulk_assign.start", "bulk_assign_run", run.id,
@@ -132,7 +133,13 @@ def resume_run(actor: StaffSession, run_id: int) -> "BulkAssignJob":
     if run.state not in ("running", "cancelled"):
         raise ValidationError("run", f"Run {run.id} is {run.state}; only a cancelled or "
                               "interrupted run can be resumed.")
-    audit.record(actor, "bulk_assign.resume", "bulk_assign_run", run.id, done=run.done)
+    with database.atomic():
+        if not runs_claim.claim(run):
+            raise ValidationError("run", f"Run {run.id} is still being carried out by "
+                                  f"{run.runner or 'another desk'} (last batch at "
+                                  f"{run.heartbeat_at:%H:%M:%S} UTC). Wait until it stops or "
+                                  "a few minutes have passed without progress.")
+        audit.record(actor, "bulk_assign.resume", "bulk_assign_run", run.id, done=run.done)
     return BulkAssignJob(actor, run.id)
 
 

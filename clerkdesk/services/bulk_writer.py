@@ -105,4 +105,5 @@ def _advance(run: BulkAssignRun, batch: Batch) -> None:
     run.done += batch.households
     run.assigned += assigned
     run.exceptions += len(batch.decisions) - assigned
+    run.heartbeat_at = utcnow()
     run.save()

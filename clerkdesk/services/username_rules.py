@@ -58,7 +58,7 @@ def compile_rule(rule: str) -> str:
     literal = _TOKEN.sub("", pattern)
     if not _LITERAL.match(literal):
         raise ValidationError("usernames", f"Between the tokens a pattern may hold only "
-                              f"letters, digits and . _ - (not “{literal}”).")
+                              f"letters, digits and . _ - (not “{literal[:60]}”).")
     return pattern
 
 
