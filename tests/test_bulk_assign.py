@@ -264,11 +264,14 @@ def test_undo_removes_created_restores_overwritten_and_keeps_used(supervisor, db
 def test_suspected_duplicate_households_are_exceptions(supervisor, db):
     first = add("51", "Duval", "Dee", "dee@example.org", "3035550111")
     twin = add("52", "DUVAL", "Dee", "DEE@example.org", "3035550999")
+    by_phone = add("53", "Duval", "Dee", "other@example.org", "3035550111")
+    other = add("54", "Duvall", "Dee", "dee@example.org", "3035550111")  # another name
     finished = run(supervisor, AssignOptions())
-    assert set(usernames()) == {first}
-    [row] = bulk_report.run_exceptions(supervisor, finished.id)
-    assert (row.household_id, row.reason) == (twin, "suspected duplicate household")
-    assert str(first) in row.detail
+    assert set(usernames()) == {first, other}
+    rows = bulk_report.run_exceptions(supervisor, finished.id)
+    assert [(r.household_id, r.reason) for r in rows] == [
+        (twin, "suspected duplicate household"), (by_phone, "suspected duplicate household")]
+    assert all(f"household {first}" in row.detail for row in rows)
 
 
 def test_rerun_for_exceptions_only_picks_up_fixed_households(supervisor, town):

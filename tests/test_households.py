@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from clerkdesk.models import AuditEvent, Household, Member
-from clerkdesk.services import household_search, households, web_accounts
+from clerkdesk.services import household_search, households, validation, web_accounts
 from clerkdesk.services.errors import NotFound, PermissionDenied, ValidationError
 from clerkdesk.services.households import HouseholdData, MemberData, StaleHousehold
 
@@ -139,3 +139,23 @@ def test_a_broad_count_stops_early_and_says_so(clerk, monkeypatch):
     monkeypatch.setattr(household_search, "SCAN_CAP", 5)
     capped = household_search.count_matches(clerk, "broad")
     assert not capped.exact and str(capped).endswith("+ households")
+
+
+@pytest.mark.parametrize("address", [
+    "ann@example.org", "ANN@EXAMPLE.ORG", "a.b+c@sub.example.co.uk", "o'brien@example.ie",
+    "ann@", "ann@example", "ann @example.org", "ann..b@example.org", ".ann@example.org",
+    "ann.@example.org", "ann@-example.org", "ann@example-.org", "ann@example.123",
+    "ann@localhost", "ann@printer.local", "ann@host.test", "ann@x.onion", "ann@in.arpa",
+    "ann@b.invalid", "x" * 64 + "@example.org", "x" * 65 + "@example.org",
+    "ann@" + "a" * 63 + ".org", "ann@" + "a" * 64 + ".org", "ann@" + ("a" * 60 + ".") * 5 + "org",
+    "zoë@example.org", "ann@exämple.org", '"ann smith"@example.org', "ann@[127.0.0.1]",
+    "<b>ann</b>@example.org", "ann@example.org\n", "'; DROP TABLE x; --@example.org", "",
+    "a@b.c", "a@b.co", "ann@@example.org", "ann@example..org",
+])
+def test_quick_email_check_agrees_with_the_full_one(address):
+    try:
+        validation.normalise_email("email", address)
+        full = True
+    except ValidationError:
+        full = False
+    assert validation.is_valid_email(address) is full

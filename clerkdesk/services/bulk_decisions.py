@@ -15,7 +15,7 @@ from .pin_rules import PinRule, parse_pin_rule, pattern_pin
 from .settings import password_policy
 from .username_rules import NO_EMAIL, NameParts, RuleProblem, compile_rule, make_username
 from .usernames import normalise_username, username_key
-from .validation import normalise_email
+from .validation import is_valid_email
 
 ALREADY_HAS_CREDENTIALS = "already has credentials"
 COLLISION = "collision"
@@ -177,10 +177,8 @@ def _parts(target: Target) -> NameParts:
 def _require_email(address: str) -> None:
     if not address.strip():
         raise RuleProblem(NO_EMAIL, "no email address on file")
-    try:
-        normalise_email("email", address)
-    except ValidationError:
-        raise RuleProblem(NO_EMAIL, f"“{address[:80]}” is not a valid email address") from None
+    if not is_valid_email(address):
+        raise RuleProblem(NO_EMAIL, f"“{address[:80]}” is not a valid email address")
 
 
 def _exception(target: Target, reason: str, detail: str) -> Decision:

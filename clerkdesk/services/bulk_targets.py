@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from peewee import fn
+from peewee import SQL, fn
 
 from clerkdesk.models import BulkAssignItem, Household, Member, Pass, PassType, WebAccount
 
@@ -107,51 +107,67 @@ def batches(scope: Scope, after_household: int, size: int) -> Iterator[tuple[int
 
 
 def _targets(ids: list[int], every_member: bool) -> list[Target]:
-    homes = {h.id: h for h in Household.select().where(Household.id.in_(ids))}
-    members: dict[int, list[Member]] = {}
-    for member in (Member.select().where(Member.household.in_(ids))
-                   .order_by(Member.household, Member.is_primary.desc(), Member.id)):
-        members.setdefault(member.household_id, []).append(member)
-    accounts: dict[tuple[int, int | None], ExistingAccount] = {}
-    for account in (WebAccount.select().where(WebAccount.household.in_(ids))
-                    .order_by(WebAccount.id.desc())):
-        owner = account.member_id if every_member else None
-        accounts[(account.household_id, owner)] = ExistingAccount(
-            account.id, account.username, account.username_key, account.last_login is not None)
+    """Plain tuples, not model objects: building those cost more than the queries."""
+    homes = {row[0]: row for row in Household.select(
+        Household.id, Household.client_id, Household.name, Household.email,
+        Household.phone_digits, Household.postal_code).where(Household.id.in_(ids)).tuples()}
+    members: dict[int, list[tuple]] = {}
+    for row in (Member.select(Member.household, Member.id, Member.first_name, Member.last_name,
+                              Member.email, Member.phone_digits, Member.birth_date)
+                .where(Member.household.in_(ids))
+                .order_by(Member.household, Member.is_primary.desc(), Member.id).tuples()):
+        members.setdefault(row[0], []).append(row)
+    accounts = _existing_accounts(ids, every_member)
     targets = []
     for household_id in ids:
-        home, people = homes[household_id], members.get(household_id, [])
-        chosen = people if every_member else people[:1] or [None]
-        for member in chosen:
-            member_id = member.id if member is not None and every_member else None
-            targets.append(_target(home, member, member_id, accounts.get((home.id, member_id))))
+        people = members.get(household_id, [])
+        for person in (people if every_member else people[:1] or [None]):
+            member_id = person[1] if person is not None and every_member else None
+            targets.append(_target(homes[household_id], person, member_id,
+                                   accounts.get((household_id, member_id))))
     return targets
 
 
-def _target(home: Household, member: Member | None, member_id: int | None,
+def _existing_accounts(ids: list[int], every_member: bool
+                       ) -> dict[tuple[int, int | None], ExistingAccount]:
+    accounts: dict[tuple[int, int | None], ExistingAccount] = {}
+    for account_id, household_id, member_id, username, key, last_login in (
+            WebAccount.select(WebAccount.id, WebAccount.household, WebAccount.member,
+                              WebAccount.username, WebAccount.username_key,
+                              WebAccount.last_login)
+            .where(WebAccount.household.in_(ids)).order_by(WebAccount.id.desc()).tuples()):
+        owner = member_id if every_member else None
+        accounts[(household_id, owner)] = ExistingAccount(account_id, username, key,
+                                                          last_login is not None)
+    return accounts
+
+
+def _target(home: tuple, person: tuple | None, member_id: int | None,
             existing: ExistingAccount | None) -> Target:
-    email = (member.email if member is not None and member.email else "") or home.email
-    phone = (member.phone_digits if member is not None and member.phone_digits else "") \
-        or home.phone_digits
-    birth = member.birth_date.strftime("%Y%m%d") if member and member.birth_date else ""
-    return Target(home.id, member_id, home.client_id, home.name,
-                  member.first_name if member else "", member.last_name if member else "",
-                  email, phone, home.postal_code, birth, existing)
+    household_id, client_id, name, home_email, home_phone, postal = home
+    _, _, first, last, email, phone, birth = person or (0, 0, "", "", "", "", None)
+    return Target(household_id, member_id, client_id, name, first, last,
+                  email or home_email, phone or home_phone, postal,
+                  _birth_text(birth), existing)
+
+
+def _birth_text(birth: object) -> str:
+    """YYYYMMDD; SQLite hands a date back as text, PostgreSQL as a date."""
+    return str(birth).replace("-", "")[:8] if birth else ""
 
 
 def suspected_duplicates() -> dict[int, int]:
     """{household id: the earlier household it looks like}: the same name with the same
-    email (in any case) or the same phone digits — a family entered twice."""
+    email (in any case) or the same phone digits — a family entered twice. One sorted pass
+    per rule (a window function), whatever the number of households."""
     found: dict[int, int] = {}
     for key in (fn.LOWER(Household.email), Household.phone_digits):
-        groups = (Household.select(fn.MIN(Household.id), fn.LOWER(Household.name), key)
-                  .where((Household.status == "active") & (key != ""))
-                  .group_by(fn.LOWER(Household.name), key)
-                  .having(fn.COUNT(Household.id) > 1))
-        for first_id, name, value in groups.tuples():
-            twins = (Household.select(Household.id)
-                     .where((Household.status == "active") & (fn.LOWER(Household.name) == name)
-                            & (key == value) & (Household.id != first_id)))
-            for (twin,) in twins.tuples():
-                found[twin] = min(found.get(twin, first_id), first_id)
+        first = fn.MIN(Household.id).over(partition_by=[fn.LOWER(Household.name), key])
+        grouped = (Household.select(Household.id.alias("id"), first.alias("first_id"))
+                   .where((Household.status == "active") & (key != "")))
+        twins = (Household.select(SQL("twin.id"), SQL("twin.first_id"))
+                 .from_(grouped.alias("twin"))
+                 .where(SQL("twin.id <> twin.first_id")))
+        for twin, first_id in twins.tuples():
+            found[twin] = min(found.get(twin, first_id), first_id)
     return found

@@ -3,7 +3,7 @@
 import re
 import unicodedata
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from .errors import ValidationError
 
@@ -43,3 +43,24 @@ def normalise_email(field: str, value: str) -> str:
     except EmailNotValidError as error:
         raise ValidationError(field, f"“{text[:80]}” is not a valid email address: {error}") \
             from None
+
+
+# The plain form almost every address on file takes: dot-atoms, ASCII, a letter TLD.
+_PLAIN_ADDRESS = re.compile(
+    r"(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+
+
+def is_valid_email(address: str) -> bool:
+    """Whether `address` passes `normalise_email`. A plain address is recognised by a pattern
+    first: the full check costs ~70 µs, which a bulk job over 100,000 households feels."""
+    if len(address) <= 254 and _PLAIN_ADDRESS.fullmatch(address):
+        domain = address.rsplit("@", 1)[1].lower()
+        if not any(domain == name or domain.endswith("." + name)
+                   for name in SPECIAL_USE_DOMAIN_NAMES):
+            return True
+    try:
+        normalise_email("email", address)
+    except ValidationError:
+        return False
+    return True
