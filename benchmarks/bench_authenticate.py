@@ -54,6 +54,7 @@ from dataclasses import dataclass
 
 import bcrypt
 import psycopg2
+from machine_load import machine_busy_seconds
 
 from clerkdesk.models import Household, WebAccount, database
 from clerkdesk.services import passwords, portal, staff, web_accounts
@@ -159,16 +160,6 @@ def report_limit() -> tuple[float, float]:
     print(f"   bcrypt.checkpw median of {CHECKPW_SAMPLES}: {ms(checkpw)}")
     print(f"   limit = {cpus} / {checkpw:.4f} s = {limit:.2f} sign-ins/s")
     return limit, checkpw
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all processes have used since boot (Linux /proc/stat), else None.
-    Steal time counts as busy: the hypervisor gave that CPU to someone else."""
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 # --- 2. throughput --------------------------------------------------------------------------

@@ -87,6 +87,7 @@ import time
 import tracemalloc
 from dataclasses import dataclass, field
 
+from machine_load import machine_busy_seconds
 from peewee import fn
 
 from clerkdesk.models import BulkAssignItem, Household, WebAccount
@@ -159,16 +160,6 @@ def code_version() -> str:
              .splitlines() if line.strip()]
     return head + ("\n  with uncommitted changes in clerkdesk/: " + ", ".join(dirty)
                    if dirty else "")
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all processes have used since boot (Linux /proc/stat), else None.
-    Steal time counts as busy: the hypervisor gave that CPU to someone else."""
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the databases --------------------------------------------------------------------------

@@ -64,6 +64,7 @@ from dataclasses import dataclass
 
 import psycopg2
 from anyascii import anyascii
+from machine_load import machine_busy_seconds
 from peewee import PostgresqlDatabase
 
 from clerkdesk.models import Household, Member, SearchToken, WebAccount, database
@@ -324,28 +325,19 @@ def build_queries() -> list[Query]:
 
 # --- timing ---------------------------------------------------------------------------------
 
-def busy_cpu_seconds() -> float:
-    """CPU seconds the whole machine spent busy so far (Linux /proc/stat; 0 elsewhere)."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    except OSError:
-        return 0.0
-    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def time_calls(queries: list[Query], call: Callable[[str], object], rounds: int
                ) -> tuple[list[float], list[object], float]:
     """One untimed warm-up round, then `rounds` rounds; per query the median and last result,
     and how many CPUs other processes kept busy meanwhile (on average)."""
     results = [call(q.text) for q in queries]
     samples: list[list[float]] = [[] for _ in queries]
-    wall, busy, own = time.perf_counter(), busy_cpu_seconds(), time.process_time()
+    wall, busy, own = time.perf_counter(), (machine_busy_seconds() or 0.0), time.process_time()
     for _ in range(rounds):
         for index, query in enumerate(queries):
             started = time.perf_counter()
             results[index] = call(query.text)
             samples[index].append(time.perf_counter() - started)
-    others = (busy_cpu_seconds() - busy - (time.process_time() - own)) \
+    others = ((machine_busy_seconds() or 0.0) - busy - (time.process_time() - own)) \
         / (time.perf_counter() - wall)
     return [statistics.median(s) for s in samples], results, others
 
