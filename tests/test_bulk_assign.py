@@ -325,3 +325,22 @@ def test_a_run_another_process_is_carrying_out_is_not_resumed_twice(
         with pytest.raises(ValidationError, match="still being carried out"):
             bulk_assign.resume_run(supervisor, job.run_id)
         assert WebAccount.select().count() == 0
+
+
+def test_a_name_taken_at_another_desk_mid_batch_saves_nothing_of_it(supervisor, db,
+                                                                    monkeypatch):
+    from clerkdesk.services import bulk_decisions
+
+    first = add("100", "Smith", "John", "a@example.org")
+    second = add("101", "Jones", "Jo", "b@example.org")
+    job = bulk_assign.start_run(supervisor, AssignOptions())
+    # Another desk takes "jsmit100" after this run looked: the look says it is free.
+    web_accounts.create_account(supervisor, add("9", "Else", "El"), "jsmit100")
+    with monkeypatch.context() as patched:
+        patched.setattr(bulk_decisions.Namespace, "holder", lambda self, key, own: "")
+        with pytest.raises(ValidationError, match="taken at another desk"):
+            job.run(lambda p: None, CancelToken())
+    assert BulkAssignItem.select().count() == 0 and BulkAssignRun.get().done == 0
+    assert first not in usernames() and second not in usernames()
+    bulk_assign.resume_run(supervisor, job.run_id).run(lambda p: None, CancelToken())
+    assert usernames()[first] == "jsmit1002" and usernames()[second] == "jjone101"

@@ -1,6 +1,8 @@
 """Inserting many rows fast: SQLite's executemany, or peewee's multi-row INSERT elsewhere."""
 
-from peewee import Field, Model, SqliteDatabase
+import sqlite3
+
+from peewee import Field, IntegrityError, Model, SqliteDatabase
 
 from clerkdesk.models import database
 
@@ -27,4 +29,7 @@ def _executemany(model: type[Model], fields: list[Field], rows: list[tuple]) -> 
     columns = ", ".join(f'"{field.column_name}"' for field in [*fields, *defaulted])
     marks = ", ".join("?" for _ in range(len(fields) + len(defaulted)))
     sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
-    database.cursor().executemany(sql, (row + defaults for row in rows))
+    try:
+        database.cursor().executemany(sql, (row + defaults for row in rows))
+    except sqlite3.IntegrityError as error:  # as peewee raises it on every other path
+        raise IntegrityError(*error.args) from error

@@ -4,11 +4,14 @@ done or not at all, and a resumed run starts exactly after the last whole batch.
 
 from dataclasses import dataclass
 
+from peewee import IntegrityError
+
 from clerkdesk.models import BulkAssignItem, BulkAssignRun, Household, WebAccount, database, utcnow
 
 from . import audit, search_index
 from .bulk import bulk_insert
 from .bulk_decisions import Decision
+from .errors import ValidationError
 from .session import StaffSession
 from .usernames import username_key
 
@@ -35,6 +38,16 @@ class Batch:
 def write_batch(actor: StaffSession, run: BulkAssignRun, batch: Batch, *, must_change: bool,
                 pin_rule: str) -> None:
     """`pin_rule` is what new logins keep to mint their PIN at delivery ("" for pattern PINs)."""
+    try:
+        _write(actor, run, batch, must_change, pin_rule)
+    except IntegrityError:
+        raise ValidationError("user name", "A user name this batch was about to give was "
+                              "taken at another desk meanwhile; nothing of the batch was "
+                              "saved. Resume the run to carry on.") from None
+
+
+def _write(actor: StaffSession, run: BulkAssignRun, batch: Batch, must_change: bool,
+           pin_rule: str) -> None:
     decisions, hashes, now = batch.decisions, batch.hashes, utcnow()
     with database.atomic():
         items = []
