@@ -344,3 +344,10 @@ def test_a_name_taken_at_another_desk_mid_batch_saves_nothing_of_it(supervisor, 
     assert first not in usernames() and second not in usernames()
     bulk_assign.resume_run(supervisor, job.run_id).run(lambda p: None, CancelToken())
     assert usernames()[first] == "jsmit1002" and usernames()[second] == "jjone101"
+
+
+def test_a_preview_of_pattern_pins_holds_no_pin(supervisor, town):
+    shown = bulk_assign.preview(supervisor, AssignOptions(pins="{birth}{id:-2}",
+                                                          only_with_email=True))
+    assert shown.sample and all(decision.pin == "" for decision in shown.sample)
+    assert not shown.pins_minted_at_delivery

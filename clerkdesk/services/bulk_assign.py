@@ -9,7 +9,7 @@ the accounts that have been used since.
 """
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from clerkdesk.models import BulkAssignRun, database, utcnow
@@ -84,8 +84,7 @@ def preview(actor: StaffSession, options: AssignOptions,
     """A dry run: every decision the run would make, nothing written."""
     require(actor, Permission.BULK_ASSIGN)
     options.check()
-    decider = Decider(options.usernames, options.pins, options.only_with_email,
-                      options.overwrite, options.on_collision, options.scope)
+    decider = _decider(options)
     namespace = Namespace(remember=True)
     total, done = count_households(options.scope), 0
     assigned, live, exceptions, sample = 0, 0, [], []
@@ -99,13 +98,18 @@ def preview(actor: StaffSession, options: AssignOptions,
             assigned += 1
             live += decision.overwrites_live_login
             if len(sample) < SAMPLE:
-                sample.append(decision)
+                sample.append(replace(decision, pin=""))  # a preview never holds a PIN
         done += len({t.household_id for t in targets})
         if report is not None:
             report(Progress(done, total, f"{done:,} of {total:,} households looked at"))
     rule = parse_pin_rule(options.pins)
     return Preview(total, assigned, exceptions, sample, live, rule.minted_at_delivery,
                    rule.describe())
+
+
+def _decider(options: AssignOptions) -> Decider:
+    return Decider(options.usernames, options.pins, options.only_with_email, options.overwrite,
+                   options.on_collision, options.scope)
 
 
 def start_run(actor: StaffSession, options: AssignOptions, confirm: str = "") -> "BulkAssignJob":
@@ -175,8 +179,7 @@ class BulkAssignJob(Job):
     def run(self, report: ProgressCallback, cancel: CancelToken) -> BulkAssignRun:
         run = _run(self.run_id)
         options = AssignOptions.from_json(run.options)
-        decider = Decider(options.usernames, options.pins, options.only_with_email,
-                          options.overwrite, options.on_collision, options.scope)
+        decider = _decider(options)
         size = BATCH if decider.pin_rule.minted_at_delivery else decider.hashing_batch
         try:
             for last, targets in batches(options.scope, run.cursor_household, size):
