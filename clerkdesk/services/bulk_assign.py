@@ -23,6 +23,7 @@ from .jobs import Cancelled, CancelToken, Job, Progress, ProgressCallback
 from .permissions import Permission, require
 from .pin_rules import parse_pin_rule
 from .session import StaffSession
+from .timestamps import local_text
 from .username_rules import compile_rule
 
 COLLISION_CHOICES = ("suffix", "exception")
@@ -141,8 +142,8 @@ def resume_run(actor: StaffSession, run_id: int) -> "BulkAssignJob":
         if not runs_claim.claim(run):
             raise ValidationError("run", f"Run {run.id} is still being carried out by "
                                   f"{run.runner or 'another desk'} (last batch at "
-                                  f"{run.heartbeat_at:%H:%M:%S} UTC). Wait until it stops or "
-                                  "a few minutes have passed without progress.")
+                                  f"{local_text(run.heartbeat_at, seconds=True)}). Wait until "
+                                  "it stops or a few minutes have passed without progress.")
         audit.record(actor, "bulk_assign.resume", "bulk_assign_run", run.id, done=run.done)
     return BulkAssignJob(actor, run.id)
 
@@ -156,8 +157,8 @@ def unfinished_run() -> BulkAssignRun | None:
 def _refuse_while_unfinished() -> None:
     waiting = unfinished_run()
     if waiting is not None:
-        started = f"{waiting.started_at:%Y-%m-%d %H:%M}"
-        raise ValidationError("run", f"Run {waiting.id} (started {started} UTC by "
+        raise ValidationError("run", f"Run {waiting.id} (started "
+                              f"{local_text(waiting.started_at)} by "
                               f"{waiting.started_by}) stopped at {waiting.done:,} of "
                               f"{waiting.total:,} households: resume it or undo it first.")
 
@@ -224,7 +225,7 @@ class RunView:
 
     @property
     def summary(self) -> str:
-        return (f"Run {self.id}, started {self.started_at:%Y-%m-%d %H:%M} UTC by "
+        return (f"Run {self.id}, started {local_text(self.started_at)} by "
                 f"{self.started_by}: {self.done:,} of {self.total:,} households, "
                 f"{self.assigned:,} logins assigned, {self.exceptions:,} exceptions "
                 f"({self.state}).")

@@ -10,6 +10,7 @@ from . import audit, search_index
 from .errors import ValidationError
 from .permissions import Permission, require
 from .session import StaffSession
+from .timestamps import local_text
 from .usernames import username_key
 
 
@@ -73,7 +74,7 @@ def _undoable(run_id: object) -> BulkAssignRun:
 def _used_since(account: WebAccount, item: BulkAssignItem, run: BulkAssignRun) -> str:
     """Why this login must be kept, or "" when nobody has touched it since the run."""
     if account.last_login is not None and account.last_login >= run.started_at:
-        return f"signed in on {account.last_login:%Y-%m-%d %H:%M} UTC"
+        return f"signed in on {local_text(account.last_login)}"
     if account.password_source == "owner":
         return "the household has chosen its own password"
     if account.username != item.username:

@@ -21,10 +21,10 @@ from clerkdesk.services import roles, staff
 from clerkdesk.services.permissions import LABELS, Permission
 from clerkdesk.services.session import StaffSession
 from clerkdesk.services.settings import get_setting
+from clerkdesk.services.timestamps import local_text
 
 from .forms import FormDialog
 from .messages import show_error
-from .timestamps import local_text
 
 
 class StaffAndRolesDialog(QDialog):

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
 
 from clerkdesk.services import audit
 from clerkdesk.services.session import StaffSession
+from clerkdesk.services.timestamps import local_text
 
 from .table_model import RowTableModel
-from .timestamps import local_text
 
 LIMIT = 500
 COLUMNS = ("When", "Who", "What", "Record", "Household", "Details")

@@ -13,11 +13,11 @@ from PySide6.QtWidgets import (
 from clerkdesk.services import bulk_assign
 from clerkdesk.services.bulk_assign import RunView
 from clerkdesk.services.session import StaffSession
+from clerkdesk.services.timestamps import local_text
 
 from .bulk_assign_wizard import BulkAssignWizard, confirm_and_undo
 from .exceptions_report import ExceptionsReportDialog, plain_table
 from .table_model import RowTableModel
-from .timestamps import local_text
 
 
 class RunsModel(RowTableModel):

@@ -23,8 +23,7 @@ from clerkdesk.services import households, web_accounts
 from clerkdesk.services.errors import ValidationError
 from clerkdesk.services.households import HouseholdData, HouseholdDetail, MemberData
 from clerkdesk.services.session import StaffSession
-
-from .timestamps import local_text
+from clerkdesk.services.timestamps import local_text
 
 FIELDS = (("client_id", "Client &ID: *"), ("name", "&Household name: *"),
           ("address_line1", "&Address:"), ("address_line2", ""), ("city", "Cit&y:"),

@@ -27,12 +27,12 @@ from clerkdesk.services import permissions, web_accounts
 from clerkdesk.services.email_delivery import DeliveryError
 from clerkdesk.services.permissions import Permission
 from clerkdesk.services.session import StaffSession
+from clerkdesk.services.timestamps import local_text
 from clerkdesk.services.web_accounts import AccountView, WebDetailsChange
 
 from .background import call_in_background
 from .forms import small_note
 from .messages import error_text
-from .timestamps import local_text
 
 
 class WebDetailsDialog(QDialog):

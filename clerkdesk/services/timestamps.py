@@ -1,4 +1,4 @@
-"""Stored times are naive UTC; people read them in local time."""
+"""Stored times are naive UTC; people read them in local time (the desk's, or the terminal's)."""
 
 from datetime import UTC, datetime
 
