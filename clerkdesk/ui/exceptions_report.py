@@ -58,6 +58,19 @@ class ExceptionsModel(RowTableModel):
         self.exceptions = rows
         self.rows = [bulk_report.columns(row)[1:] for row in rows]
 
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if role == SORT_ROLE:
+            return _sort_key(str(self.cell(index.row(), index.column())))
+        return super().data(index, role)
+
+
+SORT_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _sort_key(text: str) -> str:
+    """Client IDs in number order (7 before 10), other text without regard to case."""
+    return text.zfill(20) if text.isdigit() else text.casefold()
+
 
 class ExceptionsReportDialog(QDialog):
     def __init__(self, session: StaffSession, title: str, subtitle: str,
@@ -71,6 +84,7 @@ class ExceptionsReportDialog(QDialog):
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self._build()
 

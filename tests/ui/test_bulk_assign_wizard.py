@@ -221,3 +221,21 @@ def test_menu_entry_follows_the_bulk_assign_device(qtbot, request, role, enabled
     assert action.shortcut().toString() == "Ctrl+Shift+B"
     if not enabled:
         assert "Bulk assign web IDs and PINs" in action.toolTip()
+
+
+def test_report_sorts_client_ids_as_numbers(qtbot, supervisor):
+    from PySide6.QtCore import QPoint
+
+    from clerkdesk.services.bulk_report import ExceptionRow
+
+    rows = [ExceptionRow(i, client, "Name", "", "no email", "", "") for i, client in
+            enumerate(("10", "9", "100", "C-7"))]
+    dialog = ExceptionsReportDialog(supervisor, "Exceptions", "", rows)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    header = dialog.table.horizontalHeader()
+    middle = QPoint(header.sectionViewportPosition(0) + header.sectionSize(0) // 2,
+                    header.height() // 2)
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=middle)
+    shown = [dialog.proxy.index(r, 0).data() for r in range(dialog.proxy.rowCount())]
+    assert shown in (["9", "10", "100", "C-7"], ["C-7", "100", "10", "9"])
