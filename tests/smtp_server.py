@@ -13,6 +13,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.received: list[tuple[list[str], Message]] = []
+        self.peers: list[object] = []  # the connection each message came over
         self.reject: set[str] = set()
         self.lock = threading.Lock()
 
@@ -26,6 +27,7 @@ class Recorder:
         with self.lock:
             self.received.append((list(envelope.rcpt_tos),
                                   email.message_from_bytes(envelope.content)))
+            self.peers.append(session.peer)
         return "250 Message accepted"
 
     def messages_to(self, address: str) -> list[Message]:

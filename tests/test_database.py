@@ -16,6 +16,7 @@ from clerkdesk.models import (
     DatabaseConfigError,
     DatabaseUnavailable,
     Household,
+    OutboxMessage,
     SchemaTooNew,
     WebAccount,
     database,
@@ -156,7 +157,7 @@ def test_plain_path_and_environment_resolve_to_sqlite(monkeypatch, tmp_path):
 def _turn_back_into_version_1(db_url: str) -> None:
     """What a version-1 database looked like, made from today's schema."""
     open_database(db_url)
-    database.drop_tables([BulkAssignItem, BulkAssignRun])
+    database.drop_tables([BulkAssignItem, BulkAssignRun, OutboxMessage])
     database.execute_sql("DROP INDEX search_token_household_id_token")
     database.execute_sql("CREATE INDEX search_token_household_id ON search_token (household_id)")
     database.execute_sql("ALTER TABLE web_account DROP COLUMN pin_rule")
@@ -172,6 +173,7 @@ def test_version_1_database_is_migrated_to_bulk_assign_runs(db_url):
         assert "pin_rule" in [c.name for c in database.get_columns("web_account")]
         assert database.table_exists("bulk_assign_run")
         assert database.table_exists("bulk_assign_item")
+        assert database.table_exists("outbox_message")
         indexes = {i.name: i.columns for i in database.get_indexes("search_token")}
         assert indexes["search_token_household_id_token"] == ["household_id", "token"]
         assert "search_token_household_id" not in indexes

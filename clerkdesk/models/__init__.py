@@ -5,6 +5,7 @@ from .bulk_runs import BULK_RUN_STATES, BulkAssignItem, BulkAssignRun
 from .connection import DatabaseInfo, data_dir, default_url, open_database, redact, resolve_url
 from .errors import ClerkDeskError, DatabaseConfigError, DatabaseUnavailable, SchemaTooNew
 from .household import Household, Member
+from .outbox import OUTBOX_STATES, OutboxMessage
 from .passes import PASS_STATUSES, Pass, PassType
 from .records import AuditEvent, CaseNote
 from .schema import ALL_MODELS, SCHEMA_VERSION
@@ -18,6 +19,7 @@ from .web_account import WebAccount
 __all__ = [
     "ALL_MODELS",
     "BULK_RUN_STATES",
+    "OUTBOX_STATES",
     "PASS_STATUSES",
     "SCHEMA_VERSION",
     "AuditEvent",
@@ -31,6 +33,7 @@ __all__ = [
     "EmailTemplate",
     "Household",
     "Member",
+    "OutboxMessage",
     "Pass",
     "PassType",
     "PasswordPolicy",

@@ -14,6 +14,7 @@ from .base import BaseModel
 from .bulk_runs import BulkAssignItem, BulkAssignRun
 from .errors import SchemaTooNew
 from .household import Household, Member
+from .outbox import OutboxMessage
 from .passes import Pass, PassType
 from .records import AuditEvent, CaseNote
 from .search import SearchToken
@@ -43,6 +44,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     SearchToken,
     BulkAssignRun,
     BulkAssignItem,
+    OutboxMessage,
 ]
 
 
@@ -51,13 +53,13 @@ class SchemaVersion(BaseModel):
 
 
 def _add_bulk_assign(migrator: SchemaMigrator) -> None:
-    """Version 2: bulk assign runs, PINs minted when they are delivered, and the search
-    index's household column indexed together with the token."""
+    """Version 2: bulk assign runs, PINs minted when they are delivered, the outbox, and the
+    search index's household column indexed together with the token."""
     tokens = SearchToken._meta.table_name
     migrate(migrator.add_column(WebAccount._meta.table_name, "pin_rule", WebAccount.pin_rule),
             migrator.drop_index(tokens, f"{tokens}_household_id"),
             migrator.add_index(tokens, ("household_id", "token"), False))
-    migrator.database.create_tables([BulkAssignRun, BulkAssignItem])
+    migrator.database.create_tables([BulkAssignRun, BulkAssignItem, OutboxMessage])
 
 
 # version -> step that upgrades a database at version-1 to version

@@ -1,4 +1,4 @@
-"""Making sure one process at a time carries out a resumable run.
+"""Making sure one process at a time carries out a resumable run (or holds a message).
 
 A run records who carries it out ("host:pid") and when it last committed a batch. Another
 desk may take it over once it was cancelled, once its process is known to be gone (same
@@ -32,12 +32,15 @@ def claim(run: BulkAssignRun) -> bool:
 
 
 def _abandoned(run: BulkAssignRun) -> bool:
-    if run.runner == this_runner():
-        return True
-    host, _, pid = run.runner.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+    if run.runner == this_runner() or process_gone(run.runner):
         return True
     return utcnow() - run.heartbeat_at > STALE_AFTER
+
+
+def process_gone(runner: str) -> bool:
+    """Whether "host:pid" names a process on this machine that no longer exists."""
+    host, _, pid = runner.rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
 
 
 def _alive(pid: int) -> bool:

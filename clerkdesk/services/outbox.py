@@ -1,0 +1,159 @@
+"""The durable outbox and its sender.
+
+Messages are queued in the database; `OutboxSender` drains them over one mail-server
+connection at a time, within a rate limit. Each message is leased to the sender that took it;
+a sender that dies leaves its lease to run out, and the message goes back to the queue. So a
+sender killed at any point and started again loses no message and sends none twice, except the
+one that was in flight (DESIGN decision 2 keeps even that one's credential valid: `<WebPin>`
+is minted, hashed and stored in its own transaction just before each send).
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from clerkdesk.models import OutboxMessage, database, utcnow
+
+from . import audit
+from .account_store import account_by_id, hash_for, store_secret
+from .email_delivery import DeliveryError, Mailer, OutgoingEmail, build_message
+from .household_passwords import mint_temporary_password
+from .jobs import CancelToken, Job, Progress, ProgressCallback
+from .pin_rules import mint_pin
+from .rate_limit import RateLimiter
+from .runs_claim import process_gone, this_runner
+from .settings import password_policy
+
+WEB_PIN = "<WebPin>"
+LEASE = timedelta(minutes=5)
+BATCH = 20
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=30)
+MAX_ERRORS_KEPT = 100  # every failure is on its message; the summary keeps the first few
+
+
+def enqueue(to: str, subject: str, body: str, *, household_id: int | None = None,
+            account_id: int | None = None, mailing_id: int | None = None,
+            cc: tuple[str, ...] = ()) -> int:
+    """Queue one message, inside the caller's transaction. Every merge field but `<WebPin>`
+    is already filled in; that one needs `account_id` and is filled at send time."""
+    if WEB_PIN in body and account_id is None:
+        raise ValueError("a message carrying <WebPin> must name the web account")
+    return OutboxMessage.create(to_address=to, cc=", ".join(cc), subject=subject, body=body,
+                                household=household_id, account=account_id,
+                                mailing_id=mailing_id).id
+
+
+@dataclass
+class SendSummary:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def pending() -> int:
+    return OutboxMessage.select().where(OutboxMessage.state.in_(("queued", "sending"))).count()
+
+
+class OutboxSender(Job):
+    title = "Sending email"
+
+    def __init__(self, mailer: Mailer, limiter: RateLimiter | None = None) -> None:
+        self.mailer, self.limiter = mailer, limiter or RateLimiter()
+        self.summary = SendSummary()
+
+    def run(self, report: ProgressCallback, cancel: CancelToken) -> SendSummary:
+        return_lapsed_leases()
+        total = pending()
+        with self.mailer:
+            while not cancel.cancelled and (batch := _claim(BATCH)):
+                for index, message in enumerate(batch):
+                    if cancel.cancelled or not self.limiter.wait(lambda: cancel.cancelled):
+                        _release(batch[index:])
+                        break
+                    self._send(message)
+                    done = self.summary.sent + self.summary.failed + self.summary.retrying
+                    report(Progress(done, max(total, done), f"{self.summary.sent:,} sent, "
+                                    f"{self.summary.failed:,} failed, {pending():,} waiting"))
+        return self.summary
+
+    def _send(self, message: OutboxMessage) -> None:
+        try:
+            body = message.body
+            if WEB_PIN in body:
+                body = body.replace(WEB_PIN, _mint_credential(message.account_id))
+            self.mailer.send(build_message(OutgoingEmail(
+                message.to_address, message.subject, body,
+                tuple(a for a in message.cc.split(", ") if a))))
+        except DeliveryError as error:
+            self._failed(message, error)
+            return
+        _finish(message, "sent", sent_at=utcnow())
+        self.summary.sent += 1
+
+    def _failed(self, message: OutboxMessage, error: DeliveryError) -> None:
+        attempts = message.attempts + 1
+        if error.permanent or attempts >= MAX_ATTEMPTS:
+            _finish(message, "failed", attempts=attempts, last_error=str(error))
+            self.summary.failed += 1
+        else:
+            _finish(message, "queued", attempts=attempts, last_error=str(error),
+                    next_attempt_at=utcnow() + FIRST_RETRY * 2 ** (attempts - 1))
+            self.summary.retrying += 1
+        if len(self.summary.errors) < MAX_ERRORS_KEPT:
+            self.summary.errors.append(str(error))
+
+
+def _mint_credential(account_id: int | None) -> str:
+    """A fresh PIN for the account, stored (hashed) before the message goes: a crash between
+    the two just mints again on retry, and the last message sent always holds a working one."""
+    with database.atomic():
+        account = account_by_id(account_id)
+        secret = mint_pin(account.pin_rule) if account.pin_rule else mint_temporary_password()
+        store_secret(account, hash_for(secret, password_policy()), must_change=True,
+                     source="assigned")
+        account.credentials_delivered_at = utcnow()
+        account.save()
+        audit.record(None, "web_account.credential_mailed", "web_account", account.id,
+                     account.household_id)
+    return secret
+
+
+def _claim(count: int) -> list[OutboxMessage]:
+    """Lease the next due messages to this sender."""
+    now, me = utcnow(), this_runner()
+    with database.atomic():
+        due = [m.id for m in OutboxMessage.select(OutboxMessage.id)
+               .where((OutboxMessage.state == "queued") & (OutboxMessage.next_attempt_at <= now))
+               .order_by(OutboxMessage.id).limit(count)]
+        if not due:
+            return []
+        (OutboxMessage.update(state="sending", lease_owner=me, lease_until=now + LEASE)
+         .where(OutboxMessage.id.in_(due) & (OutboxMessage.state == "queued")).execute())
+    return list(OutboxMessage.select().where(OutboxMessage.id.in_(due)
+                                             & (OutboxMessage.lease_owner == me)
+                                             & (OutboxMessage.state == "sending"))
+                .order_by(OutboxMessage.id))
+
+
+def _finish(message: OutboxMessage, state: str, **changes: object) -> None:
+    (OutboxMessage.update(state=state, lease_owner="", lease_until=None, **changes)
+     .where(OutboxMessage.id == message.id).execute())
+
+
+def _release(messages: list[OutboxMessage]) -> None:
+    """Give back what was taken but not sent (paused or cancelled)."""
+    for message in messages:
+        _finish(message, "queued")
+
+
+def return_lapsed_leases() -> int:
+    """Messages whose sender died while holding them go back to the queue: at once when
+    that sender was a process on this machine, else when its lease has run out."""
+    held = (OutboxMessage.select(OutboxMessage.lease_owner).distinct()
+            .where(OutboxMessage.state == "sending").tuples())
+    gone = [owner for (owner,) in held if process_gone(owner)]
+    lapsed = (OutboxMessage.state == "sending") & (
+        (OutboxMessage.lease_until < utcnow()) | OutboxMessage.lease_owner.in_(gone or [""]))
+    return (OutboxMessage.update(state="queued", lease_owner="", lease_until=None)
+            .where(lapsed).execute())
