@@ -1,5 +1,7 @@
 """The sending rate limit, on a fake clock: exact over time, per minute and per hour."""
 
+from itertools import pairwise
+
 import pytest
 
 from clerkdesk.services.rate_limit import RateLimiter
@@ -61,3 +63,12 @@ def test_waiting_stops_when_told():
     limiter = RateLimiter(per_minute=1, clock=clock, sleep=clock.sleep)
     assert limiter.wait()
     assert limiter.wait(should_stop=lambda: True) is False
+
+
+def test_messages_are_spaced_evenly_not_sent_in_a_burst():
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=120, clock=clock, sleep=clock.sleep)
+    times = send_times(limiter, clock, 10)
+    gaps = [b - a for a, b in pairwise(times)]
+    assert len(times) == 20
+    assert min(gaps) == pytest.approx(0.5)

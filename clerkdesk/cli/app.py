@@ -24,10 +24,11 @@ from clerkdesk.services.logs import configure_logging
 from clerkdesk.services.session import StaffSession
 
 from .bulk_assign import add_bulk_assign_command
+from .mail import add_mail_commands
 from .terminal import ProgressBar, read_new_secret, read_sign_in_password
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_PERMISSION = 1, 2, 3
-COMMANDS = frozenset({"init", "db", "demo", "staff", "settings", "role", "account", "email",
+COMMANDS = frozenset({"init", "db", "demo", "staff", "settings", "role", "account", "email", "mail",
                       "bulk-assign"})
 Handler = Callable[[argparse.Namespace, StaffSession | None], int]
 
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _account_commands(commands)
     _email_commands(commands)
     add_bulk_assign_command(commands)
+    add_mail_commands(commands)
     return parser
 
 

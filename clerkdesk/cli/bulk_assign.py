@@ -8,11 +8,7 @@ carries on from there; nothing is ever done twice.
 
 import argparse
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -31,7 +27,7 @@ from clerkdesk.services.jobs import Cancelled, CancelToken
 from clerkdesk.services.permissions import Permission, require
 from clerkdesk.services.session import StaffSession
 
-from .terminal import ProgressBar
+from .terminal import ProgressBar, interrupt_cancels
 
 EXIT_REFUSED = 1  # as in app.py, which imports this module
 REPORT_SUFFIXES = (".csv", ".pdf")
@@ -239,7 +235,7 @@ def _confirm_overwrite(yes: bool) -> str:
 def _carry_out(actor: StaffSession, job: BulkAssignJob, report: Path | None) -> int:
     token = CancelToken()
     try:
-        with _interrupt_cancels(token):
+        with interrupt_cancels(token, "the current batch"):
             finished = bulk_assign.run_view(job.run(ProgressBar(job.title), token))
     except (Cancelled, KeyboardInterrupt):
         stopped = bulk_assign.get_run(actor, job.run_id)
@@ -256,32 +252,10 @@ def _carry_out(actor: StaffSession, job: BulkAssignJob, report: Path | None) -> 
     return 0
 
 
-@contextmanager
-def _interrupt_cancels(token: CancelToken) -> Iterator[None]:
-    """Ctrl-C asks the job to stop after its current batch, which keeps the run resumable
-    at a clean point. A second Ctrl-C stops at once: the batch under way rolls back."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may handle signals; Ctrl-C then interrupts as usual
-        return
-
-    def on_interrupt(signum, frame) -> None:
-        if token.cancelled:
-            raise KeyboardInterrupt
-        token.cancel()
-        print("\nStopping after the current batch (Ctrl-C again to stop at once)…",
-              file=sys.stderr, flush=True)
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _dry_run(actor: StaffSession, options: AssignOptions, report: Path | None) -> int:
     token = CancelToken()
     try:
-        with _interrupt_cancels(token):
+        with interrupt_cancels(token, "the current batch"):
             shown = bulk_assign.preview(actor, options, ProgressBar("Dry run"), token)
     except (Cancelled, KeyboardInterrupt):
         print("Dry run stopped; nothing was written.", file=sys.stderr)

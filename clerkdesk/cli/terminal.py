@@ -2,11 +2,15 @@
 
 import getpass
 import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from clerkdesk.services.errors import ClerkDeskError
-from clerkdesk.services.jobs import Progress
+from clerkdesk.services.jobs import CancelToken, Progress
 
 STAFF_PASSWORD_VARIABLE = "CLERKDESK_STAFF_PASSWORD"
 
@@ -57,3 +61,25 @@ class ProgressBar:
             return ""
         remaining = (now - self.started) / progress.done * (progress.total - progress.done)
         return f"  about {int(remaining) // 60}:{int(remaining) % 60:02d} left"
+
+
+@contextmanager
+def interrupt_cancels(token: CancelToken, unit: str) -> Iterator[None]:
+    """Ctrl-C asks the job to stop after `unit` (the current batch, the message in flight),
+    which leaves it at a clean point to carry on from. A second Ctrl-C stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals; Ctrl-C then interrupts as usual
+        return
+
+    def on_interrupt(signum, frame) -> None:
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print(f"\nStopping after {unit} (Ctrl-C again to stop at once)…",
+              file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -11,17 +11,27 @@ is minted, hashed and stored in its own transaction just before each send).
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from clerkdesk.models import OutboxMessage, database, utcnow
+from peewee import fn
+
+from clerkdesk.models import OUTBOX_STATES, OutboxMessage, database, utcnow
 
 from . import audit
 from .account_store import account_by_id, hash_for, store_secret
-from .email_delivery import DeliveryError, Mailer, OutgoingEmail, build_message
+from .email_delivery import (
+    DeliveryError,
+    Mailer,
+    OutgoingEmail,
+    build_message,
+    mailer_from_settings,
+)
 from .household_passwords import mint_temporary_password
 from .jobs import CancelToken, Job, Progress, ProgressCallback
+from .permissions import Permission, require
 from .pin_rules import mint_pin
 from .rate_limit import RateLimiter
 from .runs_claim import process_gone, this_runner
-from .settings import password_policy
+from .session import StaffSession
+from .settings import get_setting, password_policy
 
 WEB_PIN = "<WebPin>"
 LEASE = timedelta(minutes=5)
@@ -49,6 +59,25 @@ class SendSummary:
     failed: int = 0
     retrying: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def start_sender(actor: StaffSession) -> "OutboxSender":
+    """A sender over the configured mail server (or the capture folder), within the
+    configured rate; needs the bulk email device."""
+    require(actor, Permission.BULK_EMAIL)
+    limiter = RateLimiter(int(get_setting("email.rate_per_minute")),
+                          int(get_setting("email.rate_per_hour")))
+    return OutboxSender(mailer_from_settings(), limiter)
+
+
+def state_counts(actor: StaffSession) -> dict[str, int]:
+    """How many messages are in each state (queued, sending, sent, failed, cancelled)."""
+    require(actor, Permission.BULK_EMAIL)
+    counts = dict.fromkeys(OUTBOX_STATES, 0)
+    for state, count in (OutboxMessage.select(OutboxMessage.state, fn.COUNT(OutboxMessage.id))
+                         .group_by(OutboxMessage.state).tuples()):
+        counts[state] = count
+    return counts
 
 
 def pending() -> int:

@@ -1,7 +1,8 @@
 """A sending rate limit per minute and per hour, to stay under a mail server's volume limits.
 
-Sliding windows: a message may go when fewer than the limit went in the last 60 s (and the
-last hour). The clock and the sleep are injectable so tests need not wait.
+Per minute, messages are spaced evenly (60 s ÷ the limit apart), so a server never sees a
+burst; per hour, a message may go when fewer than the limit went in the last hour. The clock
+and the sleep are injectable so tests need not wait.
 """
 
 import time
@@ -16,7 +17,8 @@ class RateLimiter:
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         """0 means no limit for that window."""
-        self.limits = [(MINUTE, per_minute), (HOUR, per_hour)]
+        self.spacing = MINUTE / per_minute if per_minute > 0 else 0.0
+        self.per_hour = per_hour
         self.clock, self.sleep = clock, sleep
         self.sent: list[float] = []  # send times, oldest first
 
@@ -26,11 +28,12 @@ class RateLimiter:
         if len(self.sent) > 4096:  # forget what no window can see any more
             del self.sent[:bisect_right(self.sent, now - HOUR)]
         wait = 0.0
-        for window, limit in self.limits:
-            first = bisect_right(self.sent, now - window)
-            if limit > 0 and len(self.sent) - first >= limit:
-                wait = max(wait, self.sent[len(self.sent) - limit] + window - now)
-        return wait
+        if self.sent and self.spacing:
+            wait = self.sent[-1] + self.spacing - now
+        in_last_hour = len(self.sent) - bisect_right(self.sent, now - HOUR)
+        if self.per_hour > 0 and in_last_hour >= self.per_hour:
+            wait = max(wait, self.sent[len(self.sent) - self.per_hour] + HOUR - now)
+        return max(wait, 0.0)
 
     def wait(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
         """Sleep until a message may go, in short steps; False when told to stop meanwhile."""

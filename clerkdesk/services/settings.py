@@ -92,6 +92,11 @@ SPECS: tuple[SettingSpec, ...] = (
                 "OS keyring (clerkdesk email password)."),
     SettingSpec("email.from_address", "From address", "", "e.g. frontdesk@example.org"),
     SettingSpec("email.from_name", "From name", "Front Desk", "Shown as the sender's name."),
+    SettingSpec("email.rate_per_minute", "Messages per minute (bulk)", 0,
+                "The most the outbox sends in a minute; 0 means no limit. Stay under your "
+                "mail server's volume limits.", 0, 100_000),
+    SettingSpec("email.rate_per_hour", "Messages per hour (bulk)", 0,
+                "The most the outbox sends in an hour; 0 means no limit.", 0, 1_000_000),
     SettingSpec("accounts.per_member", "Each member gets a web account of their own", False,
                 "When on, each member (contact) has a login of their own."),
     SettingSpec("phone.region", "Phone number region", "US",
