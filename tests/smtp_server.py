@@ -2,8 +2,11 @@
 
 import email
 import socket
+import ssl
+import subprocess
 import threading
 from email.message import Message
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
@@ -37,10 +40,12 @@ class Recorder:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, tls_context: ssl.SSLContext | None = None) -> None:
+        """With `tls_context`, the server requires STARTTLS with that certificate."""
         self.recorder = Recorder()
         self.port = free_port()
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        tls = {"tls_context": tls_context, "require_starttls": True} if tls_context else {}
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, **tls)
 
     def start(self) -> "SmtpServer":
         self.controller.start()
@@ -55,6 +60,17 @@ class SmtpServer:
     @property
     def received(self) -> list[tuple[list[str], Message]]:
         return self.recorder.received
+
+
+def self_signed_context(folder: Path) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 (openssl)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def free_port() -> int:

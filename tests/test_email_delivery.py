@@ -115,3 +115,32 @@ def test_merge_values_fill_names(clerk, household, mail):
     view = web_accounts.create_account(clerk, household, "merge-me")
     web_accounts.email_credentials(clerk, view.id, mint_if_empty=True)
     assert "Hello Siobhán," in body_of(mail.received[0][1])
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    from tests.smtp_server import SmtpServer, self_signed_context
+
+    server = SmtpServer(self_signed_context(tmp_path)).start()
+    yield server
+    server.stop()
+
+
+def _starttls_to(admin, server, verify: bool) -> None:
+    settings.set_settings(admin, {
+        "email.mode": "smtp", "email.smtp_host": "127.0.0.1", "email.smtp_port": server.port,
+        "email.smtp_security": "starttls", "email.smtp_verify_certificate": verify,
+        "email.from_address": "desk@example.org"})
+
+
+def test_a_server_that_cannot_prove_who_it_is_gets_nothing(admin, tls_server):
+    _starttls_to(admin, tls_server, verify=True)
+    with pytest.raises(DeliveryError, match=r"did not prove who it is.*self-signed"):
+        email_delivery.deliver([OutgoingEmail("a@example.org", "PIN", "secret 8812")])
+    assert tls_server.received == []
+
+
+def test_certificate_check_can_be_turned_off_for_an_own_server(admin, tls_server):
+    _starttls_to(admin, tls_server, verify=False)
+    email_delivery.deliver([OutgoingEmail("a@example.org", "Hello", "over TLS")])
+    assert len(tls_server.received) == 1

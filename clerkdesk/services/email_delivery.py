@@ -9,6 +9,7 @@ import logging
 import re
 import smtplib
 import socket
+import ssl
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -90,21 +91,29 @@ class CaptureMailer(Mailer):
 
 
 class SmtpMailer(Mailer):
-    def __init__(self, host: str, port: int, security: str, user: str, password: str | None
-                 ) -> None:
+    def __init__(self, host: str, port: int, security: str, user: str, password: str | None,
+                 verify_certificate: bool = True) -> None:
         self.host, self.port, self.security, self.user = host, port, security, user
         self.password = password
+        self.verify_certificate = verify_certificate
         self.client: yagmail.SMTP | None = None
         self.description = f"SMTP server {host}:{port}"
 
     def open(self) -> None:
         if self.client is not None:
             return
+        # Left to itself, smtplib encrypts without checking whom it talks to: anyone in between
+        # could read the SMTP password and every mailed PIN. Check the certificate and name.
+        context = ssl.create_default_context()
+        if not self.verify_certificate:
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        ssl_only = {"context": context} if self.security == "ssl" else {}
         client = yagmail.SMTP(
             user=self.user or None, password=self.password or "", host=self.host,
             port=self.port, smtp_ssl=self.security == "ssl",
-            smtp_starttls=self.security == "starttls", smtp_skip_login=not self.user,
-            soft_email_validation=False, timeout=SMTP_TIMEOUT_SECONDS)
+            smtp_starttls={"context": context} if self.security == "starttls" else False,
+            smtp_skip_login=not self.user, soft_email_validation=False,
+            timeout=SMTP_TIMEOUT_SECONDS, **ssl_only)
         # yagmail assumes Gmail and appends "@gmail.com" to a bare user name; sign in as given.
         client.user = self.user
         try:
@@ -155,7 +164,8 @@ def mailer_from_settings() -> Mailer:
         raise DeliveryError(f"No SMTP password is stored for {user} at {host}. Store it with "
                             "`clerkdesk email password` (it is kept in the OS keyring).")
     return SmtpMailer(host, int(get_setting("email.smtp_port")),
-                      str(get_setting("email.smtp_security")), user, password)
+                      str(get_setting("email.smtp_security")), user, password,
+                      bool(get_setting("email.smtp_verify_certificate")))
 
 
 def capture_folder() -> Path:
@@ -163,18 +173,24 @@ def capture_folder() -> Path:
     return Path(configured) if configured else data_dir() / "captured-mail"
 
 
-def build_message(outgoing: OutgoingEmail) -> EmailMessage:
+def sender_header() -> str:
+    """The From header from the settings; a bulk sender reads it once, not per message."""
     sender = str(get_setting("email.from_address"))
     if not sender:
         raise DeliveryError("Enter the From address in Settings → Email before sending.")
+    return formataddr((str(get_setting("email.from_name")), sender))
+
+
+def build_message(outgoing: OutgoingEmail, from_header: str | None = None) -> EmailMessage:
+    from_header = from_header or sender_header()
     message = EmailMessage()
-    message["From"] = formataddr((str(get_setting("email.from_name")), sender))
+    message["From"] = from_header
     message["To"] = outgoing.to
     if outgoing.cc:
         message["Cc"] = ", ".join(outgoing.cc)
     message["Subject"] = outgoing.subject
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
+    message["Message-ID"] = make_msgid(domain=from_header.rsplit("@", 1)[-1].rstrip(">"))
     message.set_content(outgoing.body)
     return message
 
@@ -218,6 +234,10 @@ def store_smtp_password(actor: StaffSession, password: str) -> str:
 
 def _explain_connection(mailer: SmtpMailer, error: Exception) -> str:
     where = f"{mailer.host}:{mailer.port}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (f"The mail server {where} did not prove who it is ({error.verify_message}). "
+                "Check the server name in Settings → Email. Only if your own server uses a "
+                "self-signed certificate, turn off “Check the mail server's certificate”.")
     if isinstance(error, smtplib.SMTPAuthenticationError):
         return (f"The mail server {where} refused the sign-in of “{mailer.user}”. Check the "
                 "SMTP user and the password stored with `clerkdesk email password`.")

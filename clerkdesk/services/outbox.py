@@ -23,6 +23,7 @@ from .email_delivery import (
     OutgoingEmail,
     build_message,
     mailer_from_settings,
+    sender_header,
 )
 from .household_passwords import mint_temporary_password
 from .jobs import CancelToken, Job, Progress, ProgressCallback
@@ -93,18 +94,22 @@ class OutboxSender(Job):
 
     def run(self, report: ProgressCallback, cancel: CancelToken) -> SendSummary:
         return_lapsed_leases()
-        total = pending()
+        self.from_header = sender_header()  # once: a setting read per message costs
         with self.mailer:
             while not cancel.cancelled and (batch := _claim(BATCH)):
+                waiting = pending()  # once a batch: counting a long queue is not free
                 for index, message in enumerate(batch):
                     if cancel.cancelled or not self.limiter.wait(lambda: cancel.cancelled):
                         _release(batch[index:])
                         break
                     self._send(message)
-                    done = self.summary.sent + self.summary.failed + self.summary.retrying
-                    report(Progress(done, max(total, done), f"{self.summary.sent:,} sent, "
-                                    f"{self.summary.failed:,} failed, {pending():,} waiting"))
+                    self._report(report, waiting - index - 1)
         return self.summary
+
+    def _report(self, report: ProgressCallback, waiting: int) -> None:
+        done = self.summary.sent + self.summary.failed + self.summary.retrying
+        report(Progress(done, done + max(waiting, 0), f"{self.summary.sent:,} sent, "
+                        f"{self.summary.failed:,} failed, {max(waiting, 0):,} waiting"))
 
     def _send(self, message: OutboxMessage) -> None:
         try:
@@ -113,7 +118,7 @@ class OutboxSender(Job):
                 body = body.replace(WEB_PIN, _mint_credential(message.account_id))
             self.mailer.send(build_message(OutgoingEmail(
                 message.to_address, message.subject, body,
-                tuple(a for a in message.cc.split(", ") if a))))
+                tuple(a for a in message.cc.split(", ") if a)), self.from_header))
         except DeliveryError as error:
             self._failed(message, error)
             return

@@ -87,6 +87,10 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("email.smtp_port", "SMTP port", 587, "587 for STARTTLS, 465 for SSL.", 1, 65535),
     SettingSpec("email.smtp_security", "SMTP security", "starttls",
                 "How the connection is encrypted.", choices=("starttls", "ssl", "none")),
+    SettingSpec("email.smtp_verify_certificate", "Check the mail server's certificate", True,
+                "Leave on: it stops anyone between this desk and the server from reading the "
+                "SMTP password and the mailed PINs. Turn off only for your own server with a "
+                "self-signed certificate."),
     SettingSpec("email.smtp_user", "SMTP user", "",
                 "Leave empty when the server needs no sign-in. The password is kept in the "
                 "OS keyring (clerkdesk email password)."),
