@@ -7,12 +7,14 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -73,7 +75,12 @@ class SettingsDialog(QDialog):
                 page = QWidget()
                 forms[title] = QFormLayout(page)
                 forms[title].setVerticalSpacing(4)
-                self.tabs.addTab(page, title)
+                # A tab taller than the dialog scrolls instead of squeezing its notes.
+                scroller = QScrollArea()
+                scroller.setWidget(page)
+                scroller.setWidgetResizable(True)
+                scroller.setFrameShape(QFrame.Shape.NoFrame)
+                self.tabs.addTab(scroller, title)
             self._add_row(forms[title], spec, value)
         if "Email" in forms:
             self.test_button = QPushButton("Send a &test email…")
@@ -138,7 +145,7 @@ class SettingsDialog(QDialog):
         self.problem.show()
         editor = self.editors.get(getattr(error, "field", ""))
         if editor is not None:
-            self.tabs.setCurrentWidget(editor.parentWidget())
+            self.tabs.setCurrentWidget(_tab_of(editor))
             editor.setFocus()
 
 
@@ -178,3 +185,11 @@ def _value_of(editor: QWidget) -> object:
     if isinstance(editor, QPlainTextEdit):
         return editor.toPlainText()
     return editor.text()
+
+
+def _tab_of(editor: QWidget) -> QWidget:
+    """The scroll area (the tab's page) an editor sits in."""
+    widget = editor
+    while widget is not None and not isinstance(widget, QScrollArea):
+        widget = widget.parentWidget()
+    return widget or editor

@@ -105,3 +105,15 @@ def test_switching_away_from_unsaved_edits_asks(qtbot, admin, answer_message_box
     seen = answer_message_box(QMessageBox.StandardButton.Save)
     dialog.names.setCurrentRow(1)
     assert EmailTemplate.get(EmailTemplate.name == first).subject == "Changed subject"
+
+
+def test_a_refused_value_brings_its_tab_forward(qtbot, admin):
+    dialog = SettingsDialog(admin)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(0)
+    dialog.editors["email.from_address"].setText("not an address <script>")
+    dialog.save()
+    assert "email" in dialog.problem.text().lower()
+    assert dialog.tabs.tabText(dialog.tabs.currentIndex()) == "Email"
+    assert settings.get_setting("email.from_address") == ""
