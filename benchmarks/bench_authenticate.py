@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 import bcrypt
 import psycopg2
-from machine_load import machine_busy_seconds
+from benchkit import machine_busy_seconds
 
 from clerkdesk.models import Household, WebAccount, database
 from clerkdesk.services import passwords, portal, staff, web_accounts

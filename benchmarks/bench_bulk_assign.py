@@ -87,7 +87,7 @@ import time
 import tracemalloc
 from dataclasses import dataclass, field
 
-from machine_load import machine_busy_seconds
+from benchkit import code_version, machine_busy_seconds, machine_line, verdict
 from peewee import fn
 
 from clerkdesk.models import BulkAssignItem, Household, WebAccount
@@ -138,29 +138,6 @@ def parse_arguments() -> argparse.Namespace:
 
 
 # --- printing -------------------------------------------------------------------------------
-
-def verdict(met: bool) -> str:
-    return "aim met" if met else "AIM MISSED"
-
-
-def machine_line() -> str:
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"os.cpu_count(): {os.cpu_count()};  load average {load}"
-
-
-def code_version() -> str:
-    """The commit measured, and whether clerkdesk/ had uncommitted changes."""
-    def git(*arguments: str) -> str:
-        done = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), *arguments],
-                              capture_output=True, text=True, check=False)
-        return done.stdout
-
-    head = git("log", "-1", "--format=%h %s (%ad)", "--date=iso").strip() or "unknown"
-    dirty = [line[3:] for line in git("status", "--porcelain", "--", "../clerkdesk")
-             .splitlines() if line.strip()]
-    return head + ("\n  with uncommitted changes in clerkdesk/: " + ", ".join(dirty)
-                   if dirty else "")
-
 
 # --- the databases --------------------------------------------------------------------------
 

@@ -65,7 +65,7 @@ from dataclasses import dataclass
 
 import psycopg2
 from anyascii import anyascii
-from machine_load import machine_busy_seconds
+from benchkit import machine_busy_seconds
 from peewee import PostgresqlDatabase
 
 from clerkdesk.models import Household, Member, SearchToken, WebAccount, database

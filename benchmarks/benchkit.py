@@ -1,0 +1,40 @@
+"""What every benchmark prints beside its figures: the code measured, the machine, and how busy
+it was. On a shared 2-core machine another process visibly slows every figure, so the
+benchmarks also print how much CPU others used while they measured."""
+
+import os
+import subprocess
+from pathlib import Path
+
+
+def verdict(met: bool) -> str:
+    return "aim met" if met else "AIM MISSED"
+
+
+def machine_line() -> str:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"os.cpu_count(): {os.cpu_count()};  load average {load}"
+
+
+def code_version() -> str:
+    """The commit measured, and whether clerkdesk/ had uncommitted changes."""
+    def git(*arguments: str) -> str:
+        done = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), *arguments],
+                              capture_output=True, text=True, check=False)
+        return done.stdout
+
+    head = git("log", "-1", "--format=%h %s (%ad)", "--date=iso").strip() or "unknown"
+    dirty = [line[3:] for line in git("status", "--porcelain", "--", "../clerkdesk")
+             .splitlines() if line.strip()]
+    return head + ("\n  with uncommitted changes in clerkdesk/: " + ", ".join(dirty)
+                   if dirty else "")
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all processes have used since boot (Linux /proc/stat), else None.
+    Steal time counts as busy: the hypervisor gave that CPU to someone else."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
