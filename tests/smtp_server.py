@@ -18,15 +18,25 @@ class Recorder:
         self.received: list[tuple[list[str], Message]] = []
         self.peers: list[object] = []  # the connection each message came over
         self.reject: set[str] = set()
+        self.busy: set[str] = set()  # answered 421 (try later) once, then accepted
+        self.drop: set[str] = set()  # the connection is cut when their message arrives, once
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.reject:
             return "550 5.1.1 No such user here"
+        if address.lower() in self.busy:
+            self.busy.discard(address.lower())
+            return "421 4.7.0 Try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        cut = [r for r in envelope.rcpt_tos if r.lower() in self.drop]
+        if cut:
+            self.drop.difference_update(r.lower() for r in cut)
+            server.transport.close()  # as a server that crashes or times the client out
+            return "421 4.3.0 Connection dropped"
         with self.lock:
             self.received.append((list(envelope.rcpt_tos),
                                   email.message_from_bytes(envelope.content)))

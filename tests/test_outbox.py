@@ -131,3 +131,27 @@ def test_messages_held_by_a_dead_sender_go_back_to_the_queue(mail):
     OutboxMessage.update(lease_until=utcnow()).where(OutboxMessage.id == held_by_live).execute()
     assert send().sent == 1
     assert len(mail.received) == 2
+
+
+def test_a_server_answering_421_gets_the_message_again_later(mail):
+    mail.recorder.busy.add("h1@example.org")
+    queue(3)
+    summary = send()
+    assert (summary.sent, summary.retrying, summary.failed) == (2, 1, 0)
+    later = OutboxMessage.get(OutboxMessage.to_address == "h1@example.org")
+    assert later.state == "queued" and later.attempts == 1 and "421" in later.last_error
+    OutboxMessage.update(next_attempt_at=utcnow()).execute()  # the backoff has passed
+    assert send().sent == 1
+    assert sorted(r[0] for r, _ in mail.received) == [f"h{n}@example.org" for n in range(3)]
+
+
+def test_a_connection_dropped_mid_batch_reconnects_for_the_rest(mail):
+    mail.recorder.drop.add("h2@example.org")
+    queue(5)
+    summary = send()
+    assert (summary.sent, summary.retrying) == (4, 1)
+    assert len(set(mail.recorder.peers)) == 2  # a new connection after the cut
+    OutboxMessage.update(next_attempt_at=utcnow()).execute()
+    assert send().sent == 1
+    delivered = sorted(r[0] for r, _ in mail.received)
+    assert delivered == [f"h{n}@example.org" for n in range(5)]

@@ -129,6 +129,8 @@ class SmtpMailer(Mailer):
             self.client = None
 
     def send(self, message: EmailMessage) -> None:
+        if self.client is not None and getattr(self.client.smtp, "sock", None) is None:
+            self.close()  # smtplib hung up (a 421 from the server): start a new connection
         self.open()
         try:
             refused = self.client.smtp.send_message(message)
