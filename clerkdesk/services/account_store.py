@@ -11,7 +11,8 @@ from clerkdesk.models import Household, Member, WebAccount, utcnow
 from . import email_templates, passwords, tokens
 from .email_delivery import OutgoingEmail
 from .errors import NotFound, ValidationError
-from .household_passwords import recipe
+from .household_passwords import mint_temporary_password, recipe
+from .pin_rules import mint_pin
 from .settings import PolicyView, get_setting
 from .usernames import username_key
 
@@ -62,6 +63,12 @@ def store_secret(account: WebAccount, hashed: str, *, must_change: bool, source:
         days=int(get_setting("security.temporary_password_days"))) if must_change else None
     save_account(account)
     tokens.void_for_account(account.id, RESET)
+
+
+def fresh_credential(account: WebAccount) -> str:
+    """What a household is sent when nobody typed a password: the PIN its bulk-assign rule
+    asks for, else a temporary password."""
+    return mint_pin(account.pin_rule) if account.pin_rule else mint_temporary_password()
 
 
 def hash_for(secret: str, policy: PolicyView) -> str:

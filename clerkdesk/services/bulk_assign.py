@@ -134,7 +134,7 @@ def start_run(actor: StaffSession, options: AssignOptions, confirm: str = "") ->
 
 def resume_run(actor: StaffSession, run_id: int) -> "BulkAssignJob":
     require(actor, Permission.BULK_ASSIGN)
-    run = _run(run_id)
+    run = run_by_id(run_id)
     if run.state not in ("running", "cancelled"):
         raise ValidationError("run", f"Run {run.id} is {run.state}; only a cancelled or "
                               "interrupted run can be resumed.")
@@ -163,7 +163,7 @@ def _refuse_while_unfinished() -> None:
                               f"{waiting.total:,} households: resume it or undo it first.")
 
 
-def _run(run_id: object) -> BulkAssignRun:
+def run_by_id(run_id: object) -> BulkAssignRun:
     run = BulkAssignRun.get_or_none(BulkAssignRun.id == run_id) \
         if isinstance(run_id, int) else None
     if run is None:
@@ -178,7 +178,7 @@ class BulkAssignJob(Job):
         self.actor, self.run_id = actor, run_id
 
     def run(self, report: ProgressCallback, cancel: CancelToken) -> BulkAssignRun:
-        run = _run(self.run_id)
+        run = run_by_id(self.run_id)
         options = AssignOptions.from_json(run.options)
         decider = _decider(options)
         size = BATCH if decider.pin_rule.minted_at_delivery else decider.hashing_batch
@@ -238,7 +238,7 @@ def run_view(run: BulkAssignRun) -> RunView:
 
 def get_run(actor: StaffSession, run_id: int) -> RunView:
     require(actor, Permission.BULK_ASSIGN)
-    return run_view(_run(run_id))
+    return run_view(run_by_id(run_id))
 
 
 def recent_runs(actor: StaffSession, limit: int = 50) -> list[RunView]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from clerkdesk.models import BulkAssignItem, BulkAssignRun, Household, WebAccount, database
 
 from . import audit, search_index
+from .bulk_assign import run_by_id
 from .errors import ValidationError
 from .permissions import Permission, require
 from .session import StaffSession
@@ -62,10 +63,7 @@ def undo_run(actor: StaffSession, run_id: int) -> UndoResult:
 
 
 def _undoable(run_id: object) -> BulkAssignRun:
-    run = BulkAssignRun.get_or_none(BulkAssignRun.id == run_id) \
-        if isinstance(run_id, int) else None
-    if run is None:
-        raise ValidationError("run", f"There is no bulk assign run {run_id}.")
+    run = run_by_id(run_id)
     if run.state == "undone":
         raise ValidationError("run", f"Run {run.id} has already been undone.")
     return run

@@ -16,7 +16,7 @@ from peewee import fn
 from clerkdesk.models import OUTBOX_STATES, OutboxMessage, database, utcnow
 
 from . import audit
-from .account_store import account_by_id, hash_for, store_secret
+from .account_store import account_by_id, fresh_credential, hash_for, store_secret
 from .email_delivery import (
     DeliveryError,
     Mailer,
@@ -25,10 +25,8 @@ from .email_delivery import (
     mailer_from_settings,
     sender_header,
 )
-from .household_passwords import mint_temporary_password
 from .jobs import CancelToken, Job, Progress, ProgressCallback
 from .permissions import Permission, require
-from .pin_rules import mint_pin
 from .rate_limit import RateLimiter
 from .runs_claim import process_gone, this_runner
 from .session import StaffSession
@@ -143,7 +141,7 @@ def _mint_credential(account_id: int | None) -> str:
     the two just mints again on retry, and the last message sent always holds a working one."""
     with database.atomic():
         account = account_by_id(account_id)
-        secret = mint_pin(account.pin_rule) if account.pin_rule else mint_temporary_password()
+        secret = fresh_credential(account)
         store_secret(account, hash_for(secret, password_policy()), must_change=True,
                      source="assigned")
         account.credentials_delivered_at = utcnow()

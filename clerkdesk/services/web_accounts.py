@@ -17,6 +17,7 @@ from .account_store import (
     account_by_username,
     address_of,
     claim_username,
+    fresh_credential,
     hash_for,
     is_expired,
     merge_values,
@@ -28,7 +29,6 @@ from .email_delivery import DeliveryError, OutgoingEmail, deliver
 from .errors import NotFound, ValidationError
 from .household_passwords import check_new_password, mint_temporary_password
 from .permissions import Permission, require, require_signed_in
-from .pin_rules import mint_pin
 from .session import StaffSession
 from .settings import password_policy
 from .usernames import normalise_username
@@ -335,9 +335,7 @@ def email_credentials(actor: StaffSession, account_id: int, password: str = "",
         raise ValidationError("password", "Type a new password to email, or agree to send a "
                               "freshly minted temporary one (the current password cannot be "
                               "read or sent).")
-    # A login from a bulk assign keeps the PIN rule it was given; its PIN is minted now.
-    secret = password or (mint_pin(account.pin_rule) if account.pin_rule
-                          else mint_temporary_password())
+    secret = password or fresh_credential(account)
     messages = _credential_messages(account, address, secret)
     hashed = hash_for(secret, policy)
     try:
