@@ -87,7 +87,7 @@ import time
 import tracemalloc
 from dataclasses import dataclass, field
 
-from benchkit import code_version, machine_busy_seconds, machine_line, verdict
+from benchkit import code_version, machine_busy_seconds, machine_line, time_hashes, verdict
 from peewee import fn
 
 from clerkdesk.models import BulkAssignItem, Household, WebAccount
@@ -301,16 +301,6 @@ def profile_dry_run(session) -> None:
 
 # --- 2. hashing pattern PINs under a Qt event loop ------------------------------------------
 
-def time_hashes(samples: int) -> list[float]:
-    hash_recipe = passwords.HashRecipe(HASH_COST)
-    times = []
-    for number in range(samples):
-        started = time.perf_counter()
-        passwords.hash_secret(f"{number:04d}5678", hash_recipe)
-        times.append(time.perf_counter() - started)
-    return times
-
-
 @dataclass
 class Probe:
     """A 10 ms QTimer on the GUI thread: the longest gap between its firings is how long the
@@ -426,12 +416,12 @@ def report_hashing(households: int, samples: int) -> tuple[bool, bool]:
     try:
         options = AssignOptions(scope=Scope("without-account"), only_with_email=False,
                                 usernames="webreg", pins=PIN_PATTERN)
-        before = time_hashes(samples)
+        before = time_hashes(samples, passwords.HashRecipe(HASH_COST))
         busy, own = machine_busy_seconds(), time.process_time()
         outcome = run_under_qt(session, options)
         own = time.process_time() - own
         others = None if busy is None else machine_busy_seconds() - busy - own
-        after = time_hashes(samples)
+        after = time_hashes(samples, passwords.HashRecipe(HASH_COST))
         run = outcome.result
         print_hashing(run, outcome, before, after, own, others)
         cpus = os.cpu_count() or 1

@@ -106,7 +106,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from itertools import pairwise
 
-from benchkit import code_version, machine_busy_seconds, machine_line, verdict
+from benchkit import code_version, machine_busy_seconds, machine_line, time_hashes, verdict
 
 from clerkdesk.models import Household, Member, OutboxMessage, WebAccount, database
 from clerkdesk.services import outbox, passwords, staff, web_accounts
@@ -612,16 +612,6 @@ def make_accounts(admin, count: int) -> list[tuple[int, int, str]]:
     return made
 
 
-def time_hashes(samples: int) -> list[float]:
-    hash_recipe = recipe(password_policy())
-    times = []
-    for number in range(samples):
-        started = time.perf_counter()
-        passwords.hash_secret(f"{number:04d}-sample", hash_recipe)
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def check_pins(server: ServerProcess, accounts: list[tuple[int, int, str]]) -> str:
     hash_recipe = recipe(password_policy())
     stored = {a.id: a for a in WebAccount.select().where(
@@ -655,11 +645,11 @@ def report_pins(admin, server: ServerProcess, options: argparse.Namespace) -> bo
                            PIN_BODY.format(name=f"Household {household}",
                                            username=f"pin-user-{number}"),
                            household_id=household, account_id=account)
-    before_times = time_hashes(options.hash_samples)
+    before_times = time_hashes(options.hash_samples, recipe(password_policy()))
     before = server.stats()
     with metered(server) as meter:
         summary = run_sender()
-    after_times = time_hashes(options.hash_samples)
+    after_times = time_hashes(options.hash_samples, recipe(password_policy()))
     if summary.sent != count or summary.failed or summary.retrying:
         raise SystemExit(f"<WebPin> run: {summary}")
     delivered = check_delivery(server, before, count, 1, "<WebPin> run")

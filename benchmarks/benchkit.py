@@ -4,7 +4,21 @@ benchmarks also print how much CPU others used while they measured."""
 
 import os
 import subprocess
+import time
 from pathlib import Path
+
+
+def time_hashes(samples: int, recipe) -> list[float]:
+    """Seconds for each of `samples` single hashes with clerkdesk's `hash_secret`: the
+    bcrypt limit a bulk benchmark compares its throughput with."""
+    from clerkdesk.services import passwords  # after the benchmark has set its environment
+
+    times = []
+    for number in range(samples):
+        started = time.perf_counter()
+        passwords.hash_secret(f"{number:04d}-sample", recipe)
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def verdict(met: bool) -> str:

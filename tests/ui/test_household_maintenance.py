@@ -39,6 +39,17 @@ def _window(qtbot, session):
     return window
 
 
+def _window_with_new_member(qtbot, session, household_id, first_name):
+    """Household Maintenance on a household, a member added through the editor and saved."""
+    window = _window(qtbot, session)
+    window.open_household(household_id)
+    window.editor.add_member()
+    row = window.editor.members.rowCount() - 1
+    window.editor.members.item(row, 0).setText(first_name)
+    window.save()
+    return window
+
+
 def _ids(window):
     return [window.model.household_id(r) for r in range(window.model.rowCount())]
 
@@ -114,12 +125,7 @@ def test_switching_with_unsaved_changes_asks(qtbot, clerk, families, answer_mess
 
 
 def test_members_add_and_case_note(qtbot, clerk, families):
-    window = _window(qtbot, clerk)
-    window.open_household(families[0])
-    window.editor.add_member()
-    row = window.editor.members.rowCount() - 1
-    window.editor.members.item(row, 0).setText("Aoife")
-    window.save()
+    window = _window_with_new_member(qtbot, clerk, families[0], "Aoife")
     assert [m.first_name for m in households.get_household(clerk, families[0]).data.members] \
         == ["Siobhán", "Aoife"]
     qtbot.keyClicks(window.editor.note_text, "Asked about <i>swim</i> times")
@@ -242,12 +248,7 @@ def test_per_member_accounts_follow_the_selected_member(qtbot, clerk, admin, fam
     from clerkdesk.services import settings
 
     settings.set_setting(admin, "accounts.per_member", True)
-    window = _window(qtbot, clerk)
-    window.open_household(families[0])
-    window.editor.add_member()
-    row = window.editor.members.rowCount() - 1
-    window.editor.members.item(row, 0).setText("Aoife")
-    window.save()
+    window = _window_with_new_member(qtbot, clerk, families[0], "Aoife")
     window.editor.members.selectRow(1)
     member_id = window.editor.selected_member_id()
     dialogs = []
