@@ -5,6 +5,14 @@ from .bulk_runs import BULK_RUN_STATES, BulkAssignItem, BulkAssignRun
 from .connection import DatabaseInfo, data_dir, default_url, open_database, redact, resolve_url
 from .errors import ClerkDeskError, DatabaseConfigError, DatabaseUnavailable, SchemaTooNew
 from .household import Household, Member
+from .mailings import (
+    CHANNELS,
+    MAILING_STATES,
+    CommunicationHistory,
+    HistoryCategory,
+    Mailing,
+    MailingAttachment,
+)
 from .outbox import OUTBOX_STATES, OutboxMessage
 from .passes import PASS_STATUSES, Pass, PassType
 from .records import AuditEvent, CaseNote
@@ -19,6 +27,8 @@ from .web_account import WebAccount
 __all__ = [
     "ALL_MODELS",
     "BULK_RUN_STATES",
+    "CHANNELS",
+    "MAILING_STATES",
     "OUTBOX_STATES",
     "PASS_STATUSES",
     "SCHEMA_VERSION",
@@ -27,11 +37,15 @@ __all__ = [
     "BulkAssignRun",
     "CaseNote",
     "ClerkDeskError",
+    "CommunicationHistory",
     "DatabaseConfigError",
     "DatabaseInfo",
     "DatabaseUnavailable",
     "EmailTemplate",
+    "HistoryCategory",
     "Household",
+    "Mailing",
+    "MailingAttachment",
     "Member",
     "OutboxMessage",
     "Pass",

@@ -4,7 +4,15 @@ A message that carries a credential keeps the `<WebPin>` merge field unexpanded;
 mints the PIN at the moment of sending (DESIGN decision 2), so no PIN is ever stored here.
 """
 
-from peewee import AutoField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 
 from .base import BaseModel, utcnow
 from .household import Household
@@ -17,7 +25,11 @@ class OutboxMessage(BaseModel):
     id = AutoField()
     household = ForeignKeyField(Household, null=True, backref="outbox", on_delete="CASCADE")
     account = ForeignKeyField(WebAccount, null=True, on_delete="SET NULL")
-    mailing_id = IntegerField(null=True, index=True)  # the mailing it belongs to, if any
+    mailing_id = IntegerField(null=True)  # the mailing it belongs to, if any
+    # "email", or "text": then the address is a phone number in E.164 form.
+    channel = CharField(max_length=10, default="email")
+    # Into the capture folder, with no credential minted, whatever the delivery setting.
+    rehearsal = BooleanField(default=False)
     to_address = CharField(max_length=320)
     cc = TextField(default="")
     subject = TextField()
@@ -34,4 +46,4 @@ class OutboxMessage(BaseModel):
     sent_at = DateTimeField(null=True)
 
     class Meta:
-        indexes = ((("state", "next_attempt_at", "id"), False),)
+        indexes = ((("state", "next_attempt_at", "id"), False), (("mailing_id", "state"), False))

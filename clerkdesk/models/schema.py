@@ -14,6 +14,7 @@ from .base import BaseModel
 from .bulk_runs import BulkAssignItem, BulkAssignRun
 from .errors import SchemaTooNew
 from .household import Household, Member
+from .mailings import CommunicationHistory, HistoryCategory, Mailing, MailingAttachment
 from .outbox import OutboxMessage
 from .passes import Pass, PassType
 from .records import AuditEvent, CaseNote
@@ -24,7 +25,7 @@ from .templates import EmailTemplate
 from .tokens import Token
 from .web_account import WebAccount
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 ALL_MODELS: list[type[BaseModel]] = [
     Household,
@@ -45,6 +46,10 @@ ALL_MODELS: list[type[BaseModel]] = [
     BulkAssignRun,
     BulkAssignItem,
     OutboxMessage,
+    HistoryCategory,
+    Mailing,
+    MailingAttachment,
+    CommunicationHistory,
 ]
 
 
@@ -62,8 +67,26 @@ def _add_bulk_assign(migrator: SchemaMigrator) -> None:
     migrator.database.create_tables([BulkAssignRun, BulkAssignItem, OutboxMessage])
 
 
+def _add_mailings(migrator: SchemaMigrator) -> None:
+    """Version 3: bulk mailings with their history and categories; outbox messages learn
+    their channel (email or text) and whether they are a rehearsal. A version-1 database
+    got today's outbox table from step 2, so each change is made only where it is missing."""
+    db, outbox = migrator.database, OutboxMessage._meta.table_name
+    columns = {column.name for column in db.get_columns(outbox)}
+    indexes = {index.name for index in db.get_indexes(outbox)}
+    changes = [migrator.add_column(outbox, name, getattr(OutboxMessage, name))
+               for name in ("channel", "rehearsal") if name not in columns]
+    if f"{outbox}_mailing_id" in indexes:
+        changes.append(migrator.drop_index(outbox, f"{outbox}_mailing_id"))
+    if f"{outbox}_mailing_id_state" not in indexes:
+        changes.append(migrator.add_index(outbox, ("mailing_id", "state"), False))
+    migrate(*changes)
+    db.create_tables([HistoryCategory, Mailing, MailingAttachment, CommunicationHistory])
+
+
 # version -> step that upgrades a database at version-1 to version
-MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _add_bulk_assign}
+MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _add_bulk_assign,
+                                                          3: _add_mailings}
 
 
 def stored_version(db: Database) -> int:

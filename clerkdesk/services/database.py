@@ -17,6 +17,7 @@ from clerkdesk.models.secret_store import set_secret
 
 from .email_templates import ensure_default_templates
 from .errors import ValidationError
+from .mailing_history import ensure_default_categories
 from .roles import ensure_built_in_roles
 from .settings import ensure_policy
 
@@ -35,6 +36,7 @@ def open_database(url: str | None = None) -> DatabaseInfo:
         ensure_built_in_roles()
         ensure_policy()
         ensure_default_templates()
+        ensure_default_categories()
     return info
 
 

@@ -6,6 +6,7 @@ connection carries many messages.
 """
 
 import logging
+import mimetypes
 import re
 import smtplib
 import socket
@@ -14,7 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
-from pathlib import Path
+from pathlib import Path, PurePath
 from types import TracebackType
 
 import yagmail
@@ -32,6 +33,26 @@ from .validation import normalise_email
 
 log = logging.getLogger(__name__)
 SMTP_TIMEOUT_SECONDS = 15
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # together; most mail servers refuse much more
+
+
+@dataclass(frozen=True)
+class Attachment:
+    file_name: str
+    content: bytes
+    content_type: str = ""
+
+    @classmethod
+    def from_file(cls, path: str) -> "Attachment":
+        """Read at most one byte more than the limit: enough to refuse a huge file."""
+        with open(path, "rb") as handle:
+            content = handle.read(MAX_ATTACHMENT_BYTES + 1)
+        return cls(PurePath(path).name, content)
+
+    @property
+    def mime_type(self) -> str:
+        return self.content_type or mimetypes.guess_type(self.file_name)[0] \
+            or "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,7 @@ class OutgoingEmail:
     subject: str
     body: str
     cc: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 class DeliveryError(ClerkDeskError):
@@ -194,6 +216,10 @@ def build_message(outgoing: OutgoingEmail, from_header: str | None = None) -> Em
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=from_header.rsplit("@", 1)[-1].rstrip(">"))
     message.set_content(outgoing.body)
+    for attachment in outgoing.attachments:
+        main, _, sub = attachment.mime_type.partition("/")
+        message.add_attachment(attachment.content, maintype=main, subtype=sub or "octet-stream",
+                               filename=attachment.file_name)
     return message
 
 

@@ -13,15 +13,26 @@ from datetime import timedelta
 
 from peewee import fn
 
-from clerkdesk.models import OUTBOX_STATES, OutboxMessage, database, utcnow
+from clerkdesk.models import (
+    OUTBOX_STATES,
+    Mailing,
+    MailingAttachment,
+    OutboxMessage,
+    database,
+    utcnow,
+)
 
 from . import audit
 from .account_store import account_by_id, fresh_credential, hash_for, store_secret
+from .bulk import bulk_insert
 from .email_delivery import (
+    Attachment,
+    CaptureMailer,
     DeliveryError,
     Mailer,
     OutgoingEmail,
     build_message,
+    capture_folder,
     mailer_from_settings,
     sender_header,
 )
@@ -31,8 +42,11 @@ from .rate_limit import RateLimiter
 from .runs_claim import process_gone, this_runner
 from .session import StaffSession
 from .settings import get_setting, password_policy
+from .text_messages import CaptureTexts, EmailToSmsGateway, TextProvider
 
 WEB_PIN = "<WebPin>"
+REHEARSAL_PIN = "[PIN: rehearsal, none minted]"
+WAITING = ("queued", "sending")
 LEASE = timedelta(minutes=5)
 BATCH = 20
 MAX_ATTEMPTS = 8
@@ -42,14 +56,28 @@ MAX_ERRORS_KEPT = 100  # every failure is on its message; the summary keeps the 
 
 def enqueue(to: str, subject: str, body: str, *, household_id: int | None = None,
             account_id: int | None = None, mailing_id: int | None = None,
-            cc: tuple[str, ...] = ()) -> int:
+            cc: tuple[str, ...] = (), channel: str = "email", rehearsal: bool = False) -> int:
     """Queue one message, inside the caller's transaction. Every merge field but `<WebPin>`
     is already filled in; that one needs `account_id` and is filled at send time."""
     if WEB_PIN in body and account_id is None:
         raise ValueError("a message carrying <WebPin> must name the web account")
     return OutboxMessage.create(to_address=to, cc=", ".join(cc), subject=subject, body=body,
                                 household=household_id, account=account_id,
-                                mailing_id=mailing_id).id
+                                mailing_id=mailing_id, channel=channel,
+                                rehearsal=rehearsal).id
+
+
+# The columns of a row given to enqueue_many, in order.
+QUEUED_FIELDS = [OutboxMessage.mailing_id, OutboxMessage.household, OutboxMessage.account,
+                 OutboxMessage.channel, OutboxMessage.rehearsal, OutboxMessage.to_address,
+                 OutboxMessage.cc, OutboxMessage.subject, OutboxMessage.body]
+
+
+def enqueue_many(rows: list[tuple]) -> None:
+    """Queue a batch at once (a mailing's), inside the caller's transaction."""
+    if any(WEB_PIN in row[8] and row[2] is None for row in rows):
+        raise ValueError("a message carrying <WebPin> must name the web account")
+    bulk_insert(OutboxMessage, QUEUED_FIELDS, rows)
 
 
 @dataclass
@@ -66,7 +94,15 @@ def start_sender(actor: StaffSession) -> "OutboxSender":
     require(actor, Permission.BULK_EMAIL)
     limiter = RateLimiter(int(get_setting("email.rate_per_minute")),
                           int(get_setting("email.rate_per_hour")))
-    return OutboxSender(mailer_from_settings(), limiter)
+    mailer = mailer_from_settings()
+    return OutboxSender(mailer, limiter, texts_from_settings(mailer))
+
+
+def texts_from_settings(mailer: Mailer) -> TextProvider:
+    """The configured text provider; capture unless a gateway is chosen and mail is live."""
+    if get_setting("sms.provider") == "email-gateway" and get_setting("email.mode") == "smtp":
+        return EmailToSmsGateway(mailer, str(get_setting("sms.gateway_domain")))
+    return CaptureTexts(capture_folder() / "texts")
 
 
 def state_counts(actor: StaffSession) -> dict[str, int]:
@@ -80,20 +116,29 @@ def state_counts(actor: StaffSession) -> dict[str, int]:
 
 
 def pending() -> int:
-    return OutboxMessage.select().where(OutboxMessage.state.in_(("queued", "sending"))).count()
+    return OutboxMessage.select().where(OutboxMessage.state.in_(WAITING)).count()
 
 
 class OutboxSender(Job):
     title = "Sending email"
 
-    def __init__(self, mailer: Mailer, limiter: RateLimiter | None = None) -> None:
+    def __init__(self, mailer: Mailer, limiter: RateLimiter | None = None,
+                 texts: TextProvider | None = None) -> None:
         self.mailer, self.limiter = mailer, limiter or RateLimiter()
+        rehearsals = capture_folder() / "rehearsals"
+        self.texts = texts or CaptureTexts(capture_folder() / "texts")
+        # Rehearsals go to the capture folder whatever the delivery setting: nothing leaves.
+        self.rehearsal_mailer = CaptureMailer(rehearsals)
+        self.rehearsal_texts = CaptureTexts(rehearsals / "texts")
+        self.attachments: dict[int, tuple[Attachment, ...]] = {}
         self.summary = SendSummary()
 
     def run(self, report: ProgressCallback, cancel: CancelToken) -> SendSummary:
         return_lapsed_leases()
         self.from_header = sender_header()  # once: a setting read per message costs
-        with self.mailer:
+        try:
+            if _live_waiting():
+                self.mailer.open()  # a server that is down fails here and changes nothing
             while not cancel.cancelled and (batch := _claim(BATCH)):
                 waiting = pending()  # once a batch: counting a long queue is not free
                 for index, message in enumerate(batch):
@@ -102,6 +147,8 @@ class OutboxSender(Job):
                         break
                     self._send(message)
                     self._report(report, waiting - index - 1)
+        finally:
+            self.mailer.close()
         return self.summary
 
     def _report(self, report: ProgressCallback, waiting: int) -> None:
@@ -113,15 +160,40 @@ class OutboxSender(Job):
         try:
             body = message.body
             if WEB_PIN in body:
-                body = body.replace(WEB_PIN, _mint_credential(message.account_id))
-            self.mailer.send(build_message(OutgoingEmail(
-                message.to_address, message.subject, body,
-                tuple(a for a in message.cc.split(", ") if a)), self.from_header))
+                pin = REHEARSAL_PIN if message.rehearsal \
+                    else _mint_credential(message.account_id)
+                body = body.replace(WEB_PIN, pin)
+            self._deliver(message, body)
         except DeliveryError as error:
             self._failed(message, error)
             return
         _finish(message, "sent", sent_at=utcnow())
         self.summary.sent += 1
+
+    def _deliver(self, message: OutboxMessage, body: str) -> None:
+        if message.channel == "text":
+            texts = self.rehearsal_texts if message.rehearsal else self.texts
+            texts.send(message.to_address, body, self.from_header)
+            return
+        mailer = self.rehearsal_mailer if message.rehearsal else self.mailer
+        mailer.send(build_message(OutgoingEmail(
+            message.to_address, message.subject, body,
+            tuple(a for a in message.cc.split(", ") if a),
+            self._attachments_of(message.mailing_id)), self.from_header))
+
+    def _attachments_of(self, mailing_id: int | None) -> tuple[Attachment, ...]:
+        """Read once per mailing and run, not once per message."""
+        if mailing_id is None:
+            return ()
+        if mailing_id not in self.attachments:
+            self.attachments[mailing_id] = tuple(
+                Attachment(name, bytes(content), kind) for name, kind, content in
+                MailingAttachment.select(MailingAttachment.file_name,
+                                         MailingAttachment.content_type,
+                                         MailingAttachment.content)
+                .where(MailingAttachment.mailing == mailing_id)
+                .order_by(MailingAttachment.id).tuples())
+        return self.attachments[mailing_id]
 
     def _failed(self, message: OutboxMessage, error: DeliveryError) -> None:
         attempts = message.attempts + 1
@@ -151,12 +223,30 @@ def _mint_credential(account_id: int | None) -> str:
     return secret
 
 
+def _live_waiting() -> bool:
+    return OutboxMessage.select().where(OutboxMessage.state.in_(WAITING)
+                                        & ~OutboxMessage.rehearsal).exists()
+
+
+def held_mailings() -> list[int]:
+    """Mailings whose messages must wait: being prepared, paused, or the second of a
+    sequence whose first still has messages to send."""
+    earlier = OutboxMessage.select(OutboxMessage.id).where(
+        (OutboxMessage.mailing_id == Mailing.after) & OutboxMessage.state.in_(WAITING))
+    return [mailing_id for (mailing_id,) in Mailing.select(Mailing.id).where(
+        (Mailing.state != "sending") | (Mailing.after.is_null(False) & fn.EXISTS(earlier)))
+        .tuples()]
+
+
 def _claim(count: int) -> list[OutboxMessage]:
-    """Lease the next due messages to this sender."""
+    """Lease the next due messages to this sender, leaving held mailings alone."""
     now, me = utcnow(), this_runner()
+    due_now = (OutboxMessage.state == "queued") & (OutboxMessage.next_attempt_at <= now)
+    held = held_mailings()
+    if held:
+        due_now &= OutboxMessage.mailing_id.is_null() | OutboxMessage.mailing_id.not_in(held)
     with database.atomic():
-        due = [m.id for m in OutboxMessage.select(OutboxMessage.id)
-               .where((OutboxMessage.state == "queued") & (OutboxMessage.next_attempt_at <= now))
+        due = [m.id for m in OutboxMessage.select(OutboxMessage.id).where(due_now)
                .order_by(OutboxMessage.id).limit(count)]
         if not due:
             return []

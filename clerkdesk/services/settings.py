@@ -7,6 +7,7 @@ the rest are JSON values in the Setting table. An unset key reads as its default
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -101,6 +102,12 @@ SPECS: tuple[SettingSpec, ...] = (
                 "mail server's volume limits.", 0, 100_000),
     SettingSpec("email.rate_per_hour", "Messages per hour (bulk)", 0,
                 "The most the outbox sends in an hour; 0 means no limit.", 0, 1_000_000),
+    SettingSpec("sms.provider", "Text messages go through", "capture",
+                "capture writes each text to the capture folder; email-gateway mails it to "
+                "NUMBER@gateway domain, which your text provider turns into a text.",
+                choices=("capture", "email-gateway")),
+    SettingSpec("sms.gateway_domain", "Email-to-SMS gateway domain", "",
+                "e.g. sms.example-carrier.com; texts go to 15551234567@that domain."),
     SettingSpec("accounts.per_member", "Each member gets a web account of their own", False,
                 "When on, each member (contact) has a login of their own."),
     SettingSpec("phone.region", "Phone number region", "US",
@@ -247,6 +254,10 @@ def _check_text(spec: SettingSpec, text: str) -> str:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValidationError(spec.key, "The portal address must start with https:// "
                                   "(or http://) and name a host.")
+    if spec.key == "sms.gateway_domain" and text and not re.fullmatch(
+            r"(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}", text):
+        raise ValidationError(spec.key, f"“{text[:60]}” is not a domain name, e.g. "
+                              "sms.example-carrier.com.")
     if spec.key == "phone.region":
         text = text.upper()
         if text not in phonenumbers.SUPPORTED_REGIONS:

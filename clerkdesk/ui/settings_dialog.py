@@ -33,6 +33,7 @@ TABS = (
     ("accounts", "Portal"),
     ("phone", "Portal"),
     ("email", "Email"),
+    ("sms", "Email"),
     ("staff", "Staff sign-in"),
     ("security", "Security"),
 )
@@ -40,6 +41,7 @@ CHOICE_LABELS = {
     "smtp": "Send through the SMTP server", "capture": "Capture only (rehearsal: nothing "
     "leaves)", "starttls": "STARTTLS (port 587)", "ssl": "SSL/TLS (port 465)",
     "none": "None (local relay only)",
+    "email-gateway": "An email-to-SMS gateway",
 }
 
 
