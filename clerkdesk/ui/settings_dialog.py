@@ -108,6 +108,8 @@ class SettingsDialog(QDialog):
         return {k: v for k, v in self.values().items() if v != self.original[k]}
 
     def save(self) -> None:
+        if not self._confirm_leaving_rehearsal():
+            return
         try:
             settings.set_settings(self.session, self.changes())
         except Exception as error:
@@ -124,6 +126,8 @@ class SettingsDialog(QDialog):
 
     def send_test_email(self) -> None:
         """Save first (so the test uses what is on screen), then send."""
+        if not self._confirm_leaving_rehearsal():
+            return
         try:
             settings.set_settings(self.session, self.changes())
         except Exception as error:
@@ -141,6 +145,20 @@ class SettingsDialog(QDialog):
         self.problem.hide()
         QMessageBox.information(self, "Test email sent",
                                 f"The test email to {address} went out through {how}.")
+
+    def _confirm_leaving_rehearsal(self) -> bool:
+        """Capture mode is the rehearsal that protects households from a practice run;
+        leaving it must be a deliberate act (and the audit trail records who did)."""
+        if self.changes().get("email.mode") != "smtp" or self.original["email.mode"] == "smtp":
+            return True
+        answer = QMessageBox.warning(
+            self, "Leave rehearsal mode?",
+            "From now on, mailings and credential emails go out through the SMTP server "
+            "to real households, and PINs in them are minted for real.\n\n"
+            "The change is recorded in the audit trail under your name. Leave rehearsal mode?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _show_problem(self, error: Exception) -> None:
         self.problem.setText(error_text(error))

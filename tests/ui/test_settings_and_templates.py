@@ -117,3 +117,23 @@ def test_a_refused_value_brings_its_tab_forward(qtbot, admin):
     assert "email" in dialog.problem.text().lower()
     assert dialog.tabs.tabText(dialog.tabs.currentIndex()) == "Email"
     assert settings.get_setting("email.from_address") == ""
+
+
+def test_leaving_rehearsal_mode_is_confirmed_and_audited(qtbot, admin, answer_message_box):
+    from clerkdesk.models import AuditEvent
+
+    settings.set_setting(admin, "email.mode", "capture")
+    dialog = SettingsDialog(admin)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.editors["email.mode"].setCurrentIndex(0)  # smtp
+    seen = answer_message_box(QMessageBox.StandardButton.No)
+    dialog.save()
+    assert seen and "real households" in seen[0]
+    assert settings.get_setting("email.mode") == "capture" and dialog.isVisible()
+    answer_message_box(QMessageBox.StandardButton.Yes)
+    dialog.save()
+    assert settings.get_setting("email.mode") == "smtp"
+    event = AuditEvent.select().where(AuditEvent.entity_id == "email.mode") \
+        .order_by(AuditEvent.id.desc()).get()
+    assert (event.actor, '"old": "capture"' in event.details) == ("root-admin", True)
