@@ -46,7 +46,7 @@ def run_exceptions(actor: StaffSession, run_id: int) -> list[ExceptionRow]:
                  .where((BulkAssignItem.run == run_id)
                         & (BulkAssignItem.outcome == "exception"))
                  .order_by(BulkAssignItem.household, BulkAssignItem.id))
-    primaries = _primary_names({item.household_id for item in items if item.member_id is None})
+    primaries = primary_names({item.household_id for item in items if item.member_id is None})
     return [ExceptionRow(item.household_id, item.household.client_id, item.household.name,
                          _member_name(item) if item.member_id else
                          primaries.get(item.household_id, ""), item.reason, item.detail,
@@ -54,7 +54,7 @@ def run_exceptions(actor: StaffSession, run_id: int) -> list[ExceptionRow]:
             for item in items]
 
 
-def _primary_names(household_ids: set[int]) -> dict[int, str]:
+def primary_names(household_ids: set[int]) -> dict[int, str]:
     """The person a household's own login is for: its primary member (else its first)."""
     names: dict[int, str] = {}
     ids = list(household_ids)
@@ -75,7 +75,7 @@ def write_csv(rows: list[ExceptionRow], path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8-sig") as stream:  # BOM: Excel reads UTF-8
         writer = csv.writer(stream)
         writer.writerow(HEADERS)
-        writer.writerows([_safe_cell(value) for value in columns(row)] for row in rows)
+        writer.writerows([safe_cell(value) for value in columns(row)] for row in rows)
 
 
 def columns(row: ExceptionRow) -> tuple:
@@ -84,7 +84,7 @@ def columns(row: ExceptionRow) -> tuple:
             row.what_to_do)
 
 
-def _safe_cell(value: object) -> object:
+def safe_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value

@@ -60,14 +60,14 @@ class ExceptionsModel(RowTableModel):
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if role == SORT_ROLE:
-            return _sort_key(str(self.cell(index.row(), index.column())))
+            return sort_key(str(self.cell(index.row(), index.column())))
         return super().data(index, role)
 
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 
 
-def _sort_key(text: str) -> str:
+def sort_key(text: str) -> str:
     """Client IDs in number order (7 before 10), other text without regard to case."""
     return text.zfill(20) if text.isdigit() else text.casefold()
 
