@@ -50,7 +50,7 @@ def make_household(number, *, email="", pass_code="CY-CHILD", status="Actv-New",
                     start_date=expires - timedelta(days=365), expiration_date=expires)
     if login:
         WebAccount.create(household=home, username=f"user{number}",
-                          username_key=f"user{number}", pin_rule="digits:6")
+                          username_key=f"user{number}", pin_rule="digits:10")
     return home.id
 
 
