@@ -135,7 +135,7 @@ def check_draft(actor: StaffSession, draft: MailingDraft) -> MailingDraft:
 
 
 def plan(recipient: Recipient, message: MessageDraft, reissue: bool,
-         merge: bool = True) -> list[Planned] | str:
+         merge: bool = True, portal: str | None = None) -> list[Planned] | str:
     """The messages one recipient gets, or why they get none; `merge=False` only counts
     them (the warnings before processing come before the portal address may be set)."""
     if message.needs_login and recipient.account_id is None:
@@ -144,13 +144,13 @@ def plan(recipient: Recipient, message: MessageDraft, reissue: bool,
     account = recipient.account_id if pin == WEB_PIN else None
     found: list[Planned] = []
     if message.sends_email and recipient.email_ok:
-        subject, body = fill(message.subject, message.body, recipient, pin) if merge \
+        subject, body = fill(message.subject, message.body, recipient, pin, portal) if merge \
             else (message.subject, message.body)
         found.append(Planned("email", recipient.email, subject, body, account))
     wants_text = message.sends_text and recipient.phone and not (
         message.sends_email and message.skip_text_if_email and recipient.email_ok)
     if wants_text:
-        text = fill("-", message.text, recipient, pin)[1] if merge else message.text
+        text = fill("-", message.text, recipient, pin, portal)[1] if merge else message.text
         found.append(Planned("text", recipient.phone, "", text, account))
     return found or UNREACHABLE
 
@@ -243,6 +243,7 @@ class QueueMailing(Job):
     def run(self, report: ProgressCallback, cancel: CancelToken) -> QueueResult:
         require(self.actor, Permission.BULK_EMAIL)
         draft, total = self.draft, mailing_targets.count(self.draft.targeting)
+        self.portal = str(get_setting("portal.url"))  # once, not once per message
         with database.atomic():
             teaser = self._mailing(draft.teaser, None, " (teaser)") if draft.teaser else None
             main = self._mailing(draft.message, teaser, "")
@@ -287,7 +288,8 @@ class QueueMailing(Job):
             if mailing is None:
                 continue
             for recipient in recipients:
-                planned = plan(recipient, message, self.draft.reissue_owner_passwords)
+                planned = plan(recipient, message, self.draft.reissue_owner_passwords,
+                               portal=self.portal)
                 if isinstance(planned, str):
                     if mailing is main:
                         result.skipped[planned] = result.skipped.get(planned, 0) + 1
