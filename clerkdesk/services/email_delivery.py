@@ -3,8 +3,16 @@
 yagmail opens, secures and signs in the connection; the messages themselves are built with
 the standard library as plain UTF-8 text, so a name with HTML in it stays text, and one
 connection carries many messages.
+
+A bulk sender builds its messages with `Mailer.prepare`: over SMTP that gives the bytes the
+standard library would put on the wire (`PreparedEmail`), but written directly — a header that
+is plain ASCII and short goes out as is, any other (accents, quotes, long lists) is folded by
+the standard library's header registry, the body is encoded as `set_content` would (7bit,
+8bit, quoted-printable or base64) — at a fraction of the cost of an `EmailMessage`.
 """
 
+import base64
+import binascii
 import logging
 import mimetypes
 import re
@@ -14,7 +22,9 @@ import ssl
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formataddr, formatdate, getaddresses, make_msgid
+from functools import lru_cache
 from pathlib import Path, PurePath
 from types import TracebackType
 
@@ -64,6 +74,29 @@ class OutgoingEmail:
     attachments: tuple[Attachment, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedEmail:
+    """A message ready for the wire: its envelope and its bytes (CRLF line ends), as
+    `smtplib.send_message` would flatten the `EmailMessage` of `build_message`."""
+    to: str
+    sender: str  # the envelope's MAIL FROM
+    recipients: tuple[str, ...]  # RCPT TO: the To address and every Cc
+    data: bytes
+    eight_bit: bool = False  # the body holds raw UTF-8 (8BITMIME)
+
+    def __getitem__(self, name: str) -> str | None:
+        """A header's value as written (folded lines unfolded), or None."""
+        head = self.data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+        for line in re.split(r"\r\n(?![ \t])", head):
+            field, _, value = line.partition(":")
+            if field.lower() == name.lower():
+                return re.sub(r"\r\n[ \t]", " ", value.strip())
+        return None
+
+    def as_bytes(self) -> bytes:
+        return self.data
+
+
 class DeliveryError(ClerkDeskError):
     """The message could not be handed to the mail server; `permanent` for a refused address."""
 
@@ -91,8 +124,13 @@ class Mailer(ABC):
     def close(self) -> None:  # noqa: B027
         pass
 
+    def prepare(self, outgoing: OutgoingEmail,
+                from_header: str | None = None) -> "EmailMessage | PreparedEmail":
+        """The message as this mailer's `send` takes it best."""
+        return build_message(outgoing, from_header)
+
     @abstractmethod
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: "EmailMessage | PreparedEmail") -> None: ...
 
 
 class CaptureMailer(Mailer):
@@ -105,7 +143,7 @@ class CaptureMailer(Mailer):
     def open(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: "EmailMessage | PreparedEmail") -> None:
         self.open()
         stamp = utcnow().strftime("%Y%m%d-%H%M%S-%f")
         safe_to = re.sub(r"[^A-Za-z0-9@._-]", "_", str(message["To"]))[:80]
@@ -150,12 +188,23 @@ class SmtpMailer(Mailer):
             self.client.close()
             self.client = None
 
-    def send(self, message: EmailMessage) -> None:
+    def prepare(self, outgoing: OutgoingEmail,
+                from_header: str | None = None) -> "EmailMessage | PreparedEmail":
+        return prepare_message(outgoing, from_header)
+
+    def send(self, message: "EmailMessage | PreparedEmail") -> None:
         if self.client is not None and getattr(self.client.smtp, "sock", None) is None:
             self.close()  # smtplib hung up (a 421 from the server): start a new connection
         self.open()
         try:
-            refused = self.client.smtp.send_message(message)
+            if isinstance(message, PreparedEmail):
+                smtp = self.client.smtp
+                options = ["BODY=8BITMIME"] if message.eight_bit and smtp.has_extn(
+                    "8bitmime") else []
+                refused = smtp.sendmail(message.sender, list(message.recipients),
+                                        message.data, options)
+            else:
+                refused = self.client.smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
             reasons = "; ".join(f"{a}: {c} {m.decode(errors='replace')}"
                                 for a, (c, m) in error.recipients.items())
@@ -221,6 +270,83 @@ def build_message(outgoing: OutgoingEmail, from_header: str | None = None) -> Em
         message.add_attachment(attachment.content, maintype=main, subtype=sub or "octet-stream",
                                filename=attachment.file_name)
     return message
+
+
+# --- building the bytes directly (PreparedEmail) -------------------------------------------
+
+MAX_LINE = SMTP_POLICY.max_line_length  # 78, as EmailMessage folds and encodes
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+"  # RFC 5322 atext but "=" and "?" (encoded words)
+_PLAIN_ADDRESS = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+_PLAIN_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+# Printable ASCII words, one space apart, no encoded word: what the registry writes unchanged.
+_PLAIN_TEXT = re.compile(r"(?!.*=\?)[!-~]+(?: [!-~]+)*")
+
+
+def _registry_header(name: str, value: str) -> str:
+    """The header as `EmailMessage` stores and `send_message` writes it (same checks)."""
+    return SMTP_POLICY.header_store_parse(name, value)[1].fold(policy=SMTP_POLICY)
+
+
+def _text_header(name: str, value: str) -> str:
+    if len(name) + 2 + len(value) <= MAX_LINE and _PLAIN_TEXT.fullmatch(value):
+        return f"{name}: {value}\r\n"
+    return _registry_header(name, value)
+
+
+@lru_cache(maxsize=32)
+def _sender_parts(from_header: str) -> tuple[str, str, str] | None:
+    """(the From header as written, the envelope sender, the Message-ID domain); None when
+    the sender needs SMTPUTF8 (then send_message decides). Once per From, not per message."""
+    header = SMTP_POLICY.header_store_parse("From", from_header)[1]
+    sender = getaddresses([str(header)])[0][1]
+    if not sender.isascii():
+        return None
+    return header.fold(policy=SMTP_POLICY), sender, from_header.rsplit("@", 1)[-1].rstrip(">")
+
+
+def _text_body(body: str) -> tuple[str, bytes]:
+    """(Content-Transfer-Encoding, the encoded body with CRLF line ends), chosen as
+    `EmailMessage.set_content(body)` chooses: 7bit or 8bit when every line fits in 78
+    bytes, else the shorter of quoted-printable and base64 on the first ten lines."""
+    lines = body.encode("utf-8").splitlines()
+    text = b"\r\n".join(lines) + b"\r\n"
+    if max(map(len, lines), default=0) <= MAX_LINE:
+        return ("7bit" if text.isascii() else "8bit"), text
+    sniff = b"\n".join(lines[:10]) + b"\n"
+    if len(binascii.b2a_qp(sniff)) > len(binascii.b2a_base64(sniff)):
+        # As the standard library: base64 of the text with LF line ends, 76 characters a line.
+        encoded = base64.encodebytes(b"\n".join(lines) + b"\n")
+        return "base64", encoded.replace(b"\n", b"\r\n")
+    return "quoted-printable", binascii.b2a_qp(text)
+
+
+def prepare_message(outgoing: OutgoingEmail,
+                    from_header: str | None = None) -> EmailMessage | PreparedEmail:
+    """What `build_message` builds, flattened as `send_message` would, without building an
+    `EmailMessage` when nothing calls for one; with attachments, or an address that is not a
+    plain ASCII one (a display name, SMTPUTF8), the `EmailMessage` itself."""
+    from_header = from_header or sender_header()
+    parts = _sender_parts(from_header)
+    recipients = (outgoing.to, *outgoing.cc)
+    if outgoing.attachments or parts is None or not all(
+            _PLAIN_ADDRESS.fullmatch(address) for address in recipients):
+        return build_message(outgoing, from_header)
+    from_block, sender, domain = parts
+    encoding, body = _text_body(outgoing.body)
+    message_id = make_msgid(domain=domain)
+    head = "".join((
+        from_block,
+        _text_header("To", outgoing.to),
+        _text_header("Cc", ", ".join(outgoing.cc)) if outgoing.cc else "",
+        _text_header("Subject", outgoing.subject),
+        f"Date: {formatdate(localtime=True)}\r\n",
+        _text_header("Message-ID", message_id) if _PLAIN_DOMAIN.fullmatch(domain)
+        else _registry_header("Message-ID", message_id),
+        'Content-Type: text/plain; charset="utf-8"\r\n'
+        f"Content-Transfer-Encoding: {encoding}\r\n"
+        "MIME-Version: 1.0\r\n\r\n"))
+    return PreparedEmail(outgoing.to, sender, recipients, head.encode("ascii") + body,
+                         encoding == "8bit")
 
 
 def deliver(messages: list[OutgoingEmail]) -> None:

@@ -36,10 +36,17 @@ class RateLimiter:
         return max(wait, 0.0)
 
     def wait(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
-        """Sleep until a message may go, in short steps; False when told to stop meanwhile."""
+        """Sleep until a message may go, in short steps, and count it as gone; False when
+        told to stop meanwhile."""
+        if not self.sleep_until_free(should_stop):
+            return False
+        self.sent.append(self.clock())
+        return True
+
+    def sleep_until_free(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
+        """Sleep until a message may go, without counting one; False when told to stop."""
         while (pause := self.delay()) > 0:
             if should_stop():
                 return False
             self.sleep(min(pause, 0.5))
-        self.sent.append(self.clock())
         return True
