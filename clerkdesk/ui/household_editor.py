@@ -25,6 +25,8 @@ from clerkdesk.services.households import HouseholdData, HouseholdDetail, Member
 from clerkdesk.services.session import StaffSession
 from clerkdesk.services.timestamps import local_text
 
+from .communication_history import CommunicationHistory
+
 FIELDS = (("client_id", "Client &ID: *"), ("name", "&Household name: *"),
           ("address_line1", "&Address:"), ("address_line2", ""), ("city", "Cit&y:"),
           ("region", "State/re&gion:"), ("postal_code", "Postal &code:"),
@@ -54,9 +56,8 @@ class HouseholdEditor(QWidget):
         self.web_summary.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.tabs.addTab(self.web_summary, "&Web Details")
         self.tabs.addTab(self._notes_tab(), "Case &Notes")
-        history = QLabel("Mailings this household was part of will be listed here.")
-        history.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.tabs.addTab(history, "Communication &History")
+        self.history = CommunicationHistory(session)
+        self.tabs.addTab(self.history, "Communication &History")
         self.audit = QTableWidget(0, 4)
         self.audit.setHorizontalHeaderLabels(["When", "Who", "What", "Details"])
         self.audit.horizontalHeader().setStretchLastSection(True)
@@ -144,7 +145,8 @@ class HouseholdEditor(QWidget):
                                            for row in range(self.members.rowCount())))
 
     def refresh_trail(self) -> None:
-        """Web Details summary, case notes and audit: read, never edited here."""
+        """Web Details summary, case notes, history and audit: read, never edited here."""
+        self.history.show_household(self.detail.id if self.detail else None)
         if self.detail is None:
             self.web_summary.setText("Save the new household first.")
             self.notes.clear()

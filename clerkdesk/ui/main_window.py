@@ -23,6 +23,8 @@ from .admin import StaffAndRolesDialog
 from .audit_view import AuditTrailDialog
 from .bulk_runs import BulkRunsDialog, open_bulk_assign
 from .household_maintenance import HouseholdMaintenanceWindow
+from .mailings_window import MailingsWindow, open_mailings
+from .sending_window import SendingWindow, open_sending
 from .settings_dialog import SettingsDialog
 from .templates_dialog import TemplatesDialog
 
@@ -40,6 +42,8 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(760, 520)
         self._guarded: list[tuple[QAction, Permission]] = []
         self.maintenance: HouseholdMaintenanceWindow | None = None
+        self.mailings: MailingsWindow | None = None
+        self.sending: SendingWindow | None = None
         self._build_menus()
         self._build_home()
         self._build_status_bar()
@@ -63,7 +67,12 @@ class MainWindow(QMainWindow):
                      Permission.BULK_ASSIGN)
         self._future(web, "&Portal Accounts…")
         communications = bar.addMenu("&Communications")
-        self._future(communications, "&New mailing…")
+        self._action(communications, "&New mailing…", self.open_new_mailing, "Ctrl+Shift+M",
+                     Permission.BULK_EMAIL)
+        self._action(communications, "&Mailings…", self.open_mailings, None,
+                     Permission.BULK_EMAIL)
+        self._action(communications, "&Send queued messages…", self.open_sending, None,
+                     Permission.BULK_EMAIL)
 
         reports = bar.addMenu("&Reports")
         self._action(reports, "&Audit trail…", self.open_audit_trail, "Ctrl+Shift+A",
@@ -78,7 +87,7 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(help_menu, "&About ClerkDesk", self.show_about)
-        for menu in (web, reports, settings_menu):
+        for menu in (web, communications, reports, settings_menu):
             menu.aboutToShow.connect(self.refresh_permissions)
         for menu in bar.findChildren(QMenu):
             menu.setToolTipsVisible(True)
@@ -144,6 +153,8 @@ class MainWindow(QMainWindow):
                 ("Bulk Web ID/PIN Assign", "Portal user names and PINs for every household "
                  "before go-live: preview, run, exceptions, undo.",
                  self.open_bulk_assign, Permission.BULK_ASSIGN),
+                ("Mailings", "Bulk email: follow, pause or cancel mailings, send what is "
+                 "queued, and see what failed.", self.open_mailings, Permission.BULK_EMAIL),
                 ("Settings", "Password policy for households, the portal address, email "
                  "delivery and staff sign-in rules.", self.open_settings,
                  Permission.SETTINGS_EDIT),
@@ -187,6 +198,27 @@ class MainWindow(QMainWindow):
     def open_bulk_runs(self) -> None:
         BulkRunsDialog(self.session, self).exec()
 
+    def open_new_mailing(self) -> None:
+        try:  # written alongside; loaded only when asked for
+            from . import mailing_wizard
+        except ImportError:
+            QMessageBox.information(self, "New mailing", NOT_YET)
+            return
+        mailing_wizard.open_mailing_wizard(self, self.session)
+        if self.mailings is not None and self.mailings.isVisible():
+            self.mailings.reload()
+
+    def open_mailings(self) -> None:
+        if self.mailings is not None and self.mailings.isVisible():
+            self.mailings.reload()
+            self.mailings.raise_()
+            self.mailings.activateWindow()
+            return
+        self.mailings = open_mailings(self, self.session)
+
+    def open_sending(self) -> None:
+        self.sending = open_sending(self, self.session)
+
     def open_templates(self) -> None:
         TemplatesDialog(self.session, self).exec()
 
@@ -198,8 +230,11 @@ class MainWindow(QMainWindow):
         AuditTrailDialog(self.session, self).exec()
 
     def _release_windows(self) -> bool:
-        """Close Household Maintenance first; it may ask about unsaved edits."""
-        return self.maintenance is None or self.maintenance.close()
+        """Close the windows that may ask first: unsaved edits, messages still being sent."""
+        for window in (self.sending, self.maintenance, self.mailings):
+            if window is not None and window.isVisible() and not window.close():
+                return False
+        return True
 
     def sign_out(self) -> None:
         if not self._release_windows():
