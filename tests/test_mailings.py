@@ -313,3 +313,25 @@ def test_categories_are_kept_and_checked(supervisor):
             mailing_history.save_category(supervisor, bad, "d")
     mailing_history.save_category(supervisor, "NEWS", "Newsletter", active=False)
     assert "NEWS" not in [c.code for c in mailing_history.categories()]
+
+
+@pytest.mark.parametrize("stop", ["pause", "cancel"])
+def test_a_pause_or_cancel_holds_back_what_a_sender_already_leased(mail, supervisor,
+                                                                   monkeypatch, stop):
+    monkeypatch.setattr(outbox, "RECOUNT_SECONDS", 0.0)  # the sender looks before each message
+    for number in range(1, 6):
+        make_household(number, email=f"h{number}@example.org")
+    mailing_id = queue(supervisor, draft()).mailing_id
+    sender = outbox.OutboxSender(mailer_from_settings())
+    send_one = sender._send
+
+    def send_then_stop(message):
+        send_one(message)
+        if sender.summary.sent == 1:
+            getattr(mailings, stop)(supervisor, mailing_id)
+
+    sender._send = send_then_stop
+    assert sender.run(lambda progress: None, CancelToken()).sent == 1
+    left = "queued" if stop == "pause" else "cancelled"
+    assert mailings.get_mailing(supervisor, mailing_id).counts == {"sent": 1, left: 4}
+    assert len(mail.received) == 1

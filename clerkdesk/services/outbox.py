@@ -136,6 +136,7 @@ class OutboxSender(Job):
         self.rehearsal_mailer = CaptureMailer(rehearsals)
         self.rehearsal_texts = CaptureTexts(rehearsals / "texts")
         self.attachments: dict[int, tuple[Attachment, ...]] = {}
+        self.stopped: dict[int, str] = {}
         self.summary = SendSummary()
 
     def run(self, report: ProgressCallback, cancel: CancelToken) -> SendSummary:
@@ -146,31 +147,43 @@ class OutboxSender(Job):
                 self.mailer.open()  # a server that is down fails here and changes nothing
             limiter = self.limiter
             # No limit: no need to ask the limiter (nor to keep every send time) per message.
-            unlimited = type(limiter) is RateLimiter and limiter.spacing <= 0 \
+            self.unlimited = type(limiter) is RateLimiter and limiter.spacing <= 0 \
                 and limiter.per_hour <= 0
-            size, waiting, recount_at = BATCH, 0, 0.0
+            size, self.waiting, self.recount_at = BATCH, 0, 0.0
             while not cancel.cancelled and (batch := _claim(size)):
                 started = time.monotonic()
-                if started >= recount_at:  # counting a long queue is not free: once a second
-                    waiting, recount_at = pending(), started + RECOUNT_SECONDS
-                for index, message in enumerate(batch):
-                    if not unlimited and limiter.delay() > LONGEST_HELD_WAIT:
-                        # The hourly limit can mean an hour's wait: holding the batch that
-                        # long would outlive its leases and let another sender take it.
-                        _release(batch[index:])
-                        limiter.sleep_until_free(lambda: cancel.cancelled)
-                        break
-                    if cancel.cancelled or not (unlimited
-                                                or limiter.wait(lambda: cancel.cancelled)):
-                        _release(batch[index:])
-                        break
-                    self._send(message)
-                    waiting -= 1
-                    self._report(report, waiting)
+                self._send_batch(batch, report, cancel)
                 size = _batch_size(len(batch), time.monotonic() - started)
         finally:
             self.mailer.close()
         return self.summary
+
+    def _send_batch(self, batch: list[OutboxMessage], report: ProgressCallback,
+                    cancel: CancelToken) -> None:
+        limiter = self.limiter
+        for index, message in enumerate(batch):
+            now = time.monotonic()
+            if now >= self.recount_at:  # counting a long queue is not free: once a second
+                self.waiting, self.recount_at = pending(), now + RECOUNT_SECONDS
+                self.stopped = stopped_mailings()  # paused or cancelled since the lease
+            if message.mailing_id in self.stopped:
+                state = "cancelled" if self.stopped[message.mailing_id] == "cancelled" \
+                    else "queued"
+                _finish(message, state)
+                continue
+            if not self.unlimited and limiter.delay() > LONGEST_HELD_WAIT:
+                # The hourly limit can mean an hour's wait: holding the batch that long
+                # would outlive its leases and let another sender take it.
+                _release(batch[index:])
+                limiter.sleep_until_free(lambda: cancel.cancelled)
+                return
+            if cancel.cancelled or not (self.unlimited
+                                        or limiter.wait(lambda: cancel.cancelled)):
+                _release(batch[index:])
+                return
+            self._send(message)
+            self.waiting -= 1
+            self._report(report, self.waiting)
 
     def _report(self, report: ProgressCallback, waiting: int) -> None:
         done = self.summary.sent + self.summary.failed + self.summary.retrying
@@ -249,6 +262,13 @@ def _mint_credential(account_id: int | None) -> str:
 def _live_waiting() -> bool:
     return OutboxMessage.select().where(OutboxMessage.state.in_(WAITING)
                                         & ~OutboxMessage.rehearsal).exists()
+
+
+def stopped_mailings() -> dict[int, str]:
+    """{mailing id: "paused" or "cancelled"}: a sender re-reads it while it sends, so a
+    pause or cancel also holds back what it has already leased."""
+    return dict(Mailing.select(Mailing.id, Mailing.state)
+                .where(Mailing.state.in_(("paused", "cancelled"))).tuples())
 
 
 def held_mailings() -> list[int]:
@@ -342,5 +362,11 @@ def return_lapsed_leases() -> int:
     gone = [owner for (owner,) in held if process_gone(owner)]
     lapsed = (OutboxMessage.state == "sending") & (
         (OutboxMessage.lease_until < utcnow()) | OutboxMessage.lease_owner.in_(gone or [""]))
-    return (OutboxMessage.update(state="queued", lease_owner="", lease_until=None)
-            .where(lapsed).execute())
+    returned = (OutboxMessage.update(state="queued", lease_owner="", lease_until=None)
+                .where(lapsed).execute())
+    # A mailing cancelled while a dead sender held some of it: those are withdrawn too.
+    cancelled = Mailing.select(Mailing.id).where(Mailing.state == "cancelled")
+    (OutboxMessage.update(state="cancelled")
+     .where((OutboxMessage.state == "queued") & OutboxMessage.mailing_id.in_(cancelled))
+     .execute())
+    return returned
