@@ -78,7 +78,6 @@ import io
 import json
 import pstats
 import resource
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -87,7 +86,16 @@ import time
 import tracemalloc
 from dataclasses import dataclass, field
 
-from benchkit import code_version, machine_busy_seconds, machine_line, time_hashes, verdict
+from benchkit import (
+    code_version,
+    fresh_copy,
+    machine_busy_seconds,
+    machine_line,
+    publish_build,
+    remove_sqlite,
+    time_hashes,
+    verdict,
+)
 from peewee import fn
 
 from clerkdesk.models import BulkAssignItem, Household, WebAccount
@@ -180,8 +188,7 @@ def pristine(households: int, rebuild: bool) -> Path:
     if not rebuild and is_pristine(path, households):
         return path
     partial = path.with_name(path.name + ".partial")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    remove_sqlite(partial)
     started = time.perf_counter()
     print(f"Building {households:,} demo households into {path} (cached for reruns)…",
           flush=True)
@@ -190,12 +197,7 @@ def pristine(households: int, rebuild: bool) -> Path:
         demo.start_demo(None, households, seed=1).run(lambda progress: None, CancelToken())
     finally:
         close_database()  # the last connection: SQLite folds the WAL into the file
-    for suffix in ("-wal", "-shm"):
-        if Path(f"{partial}{suffix}").exists():
-            raise SystemExit(f"{partial}{suffix} is still there after closing")
-    for suffix in ("-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)  # an older build's
-    partial.rename(path)
+    publish_build(partial, path)
     print(f"  built in {time.perf_counter() - started:.1f} s "
           f"({path.stat().st_size / MIB:.0f} MiB)", flush=True)
     return path
@@ -203,11 +205,7 @@ def pristine(households: int, rebuild: bool) -> Path:
 
 def working_copy(households: int) -> Path:
     """A fresh copy of the pristine file, so every run starts from the same state."""
-    source, target = pristine_path(households), CACHE / f"work-{households}.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(source, target)
-    return target
+    return fresh_copy(pristine_path(households), CACHE / f"work-{households}.sqlite3")
 
 
 def open_copy(households: int):

@@ -76,14 +76,13 @@ import json
 import pstats
 import re
 import resource
-import shutil
 import sqlite3
 import subprocess
 import sys
 import time
 import tracemalloc
 
-from benchkit import code_version, machine_line, verdict
+from benchkit import code_version, fresh_copy, machine_line, publish_build, remove_sqlite, verdict
 
 from clerkdesk.models import (
     CommunicationHistory,
@@ -186,8 +185,7 @@ def pristine(households: int, rebuild: bool) -> Path:
     if not rebuild and is_pristine(path, households):
         return path
     partial = path.with_name(path.name + ".partial")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    remove_sqlite(partial)
     print(f"Building {households:,} demo households with web logins into {path} (cached for "
           "reruns)…", flush=True)
     started = time.perf_counter()
@@ -200,11 +198,7 @@ def pristine(households: int, rebuild: bool) -> Path:
         accounts = WebAccount.select().count()
     finally:
         close_database()  # the last connection: SQLite folds the WAL into the file
-    for suffix in ("-wal", "-shm"):
-        if Path(f"{partial}{suffix}").exists():
-            raise SystemExit(f"{partial}{suffix} is still there after closing")
-        Path(f"{path}{suffix}").unlink(missing_ok=True)  # an older build's
-    partial.rename(path)
+    publish_build(partial, path)
     print(f"  demo in {built - started:.1f} s; bulk assign run {run.id} {run.state} in "
           f"{time.perf_counter() - built:.1f} s: {run.assigned:,} assigned, "
           f"{run.exceptions:,} exceptions; {accounts:,} web accounts "
@@ -214,11 +208,7 @@ def pristine(households: int, rebuild: bool) -> Path:
 
 def working_copy(households: int) -> Path:
     """A fresh copy of the pristine file, so every measurement starts from the same state."""
-    source, target = pristine_path(households), CACHE / f"work-{households}.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(source, target)
-    return target
+    return fresh_copy(pristine_path(households), CACHE / f"work-{households}.sqlite3")
 
 
 def open_copy(households: int):

@@ -3,9 +3,12 @@ it was. On a shared 2-core machine another process visibly slows every figure, s
 benchmarks also print how much CPU others used while they measured."""
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
+
+SQLITE_SIDE_FILES = ("-wal", "-shm")
 
 
 def time_hashes(samples: int, recipe) -> list[float]:
@@ -52,3 +55,27 @@ def machine_busy_seconds() -> float | None:
     except (OSError, ValueError):
         return None
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+# --- cached SQLite databases: built aside once, then copied for every measurement ----------------
+def remove_sqlite(path: Path) -> None:
+    """The database file and its WAL and shared-memory files, if any."""
+    for suffix in ("", *SQLITE_SIDE_FILES):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def publish_build(partial: Path, path: Path) -> None:
+    """Rename a finished, closed build into place. Closing folds the WAL into the file; a WAL
+    still there means a connection was left open and the copy would lack data."""
+    for suffix in SQLITE_SIDE_FILES:
+        if Path(f"{partial}{suffix}").exists():
+            raise SystemExit(f"{partial}{suffix} is still there after closing")
+        Path(f"{path}{suffix}").unlink(missing_ok=True)  # an older build's
+    partial.rename(path)
+
+
+def fresh_copy(source: Path, target: Path) -> Path:
+    """A fresh copy of a pristine database, so every measurement starts from the same state."""
+    remove_sqlite(target)
+    shutil.copyfile(source, target)
+    return target

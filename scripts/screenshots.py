@@ -6,7 +6,8 @@ Run from the project folder:
 
 With no DISPLAY set (or with --xvfb) a private `Xvfb :99 -screen 0 1400x900x24` is started and
 killed at the end; install it with `apt-get install xvfb` (Qt's xcb plugin also needs
-libxcb-cursor0 and the other libxcb-* libraries it names when it fails). The windows are
+libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1 and the other libxcb-* libraries it names
+when it fails). The windows are
 driven through the real code path in a child process (QT_QPA_PLATFORM=xcb) that uses a
 throw-away data folder, so neither your databases nor your ClerkDesk settings are touched: an
 empty database for the first-run dialog, then the demo database (3,000 households, demo
@@ -14,7 +15,10 @@ staff) for everything else.
 
 Last come the Bulk Web ID/PIN Assign screens, signed in as the demo supervisor: the wizard page
 by page through a real run, the run's exceptions report, the runs list, and the first page of the
-exceptions PDF, rendered to PNG with poppler's pdftoppm (`apt-get install poppler-utils`).
+exceptions PDF, rendered to PNG with poppler's pdftoppm (`apt-get install poppler-utils`); then
+the Communications screens (the demo captures its mail, so nothing leaves): the mailing wizard,
+the sending window, the Mailings list, a household's Communication History, the no-email report
+with the letters' confirmation and a sample letter, and a mailing's summary.
 
 Each window is grabbed from the screen over its frame geometry, so the frame (when a window
 manager draws one), open menus and the status bar are all in the picture.
@@ -243,7 +247,10 @@ def capture_all() -> int:
     clerk_menu(clerk)
     household_maintenance(clerk)
     clerk.close()
-    bulk_assign_screens()  # last: the run gives most households a login
+    bulk_assign_screens()  # the run gives most households a login, which mailings need
+    mailing_wizard_screens()
+    mailings_screens()
+    mailing_report_screens()
     from clerkdesk.services.database import close_database
 
     close_database()
@@ -482,6 +489,181 @@ def exceptions_pdf(html: str, name: str) -> None:
                     str(path.with_suffix(""))], check=True)
     image = QImage(str(path))
     print(f"  {path.relative_to(ROOT)}  {image.width()}×{image.height()}  (PDF page 1, 70 dpi)")
+
+
+MAILING_BODY = ("Dear <FirstName>,\n\nOur online services are live! Sign in at <PortalLink> "
+                "with\n\nUser name: <WebID>\nPIN: <WebPin>\n\nYou will be asked to choose a new "
+                "password the first time you sign in.\n\nThe Front Desk")
+
+
+def mailing_wizard_screens() -> None:
+    """Communications → New mailing as the demo supervisor: each page of the wizard, a
+    preview, the warnings before processing and the queued rehearsal (the demo captures its
+    mail, so nothing leaves and no PIN is minted)."""
+    from PySide6.QtWidgets import QMessageBox, QWizard
+
+    from clerkdesk.services import staff
+    from clerkdesk.ui.mailing_wizard import DONE, MailingWizard
+
+    supervisor = staff.sign_in("super", "super-demo-pass")
+    wizard = MailingWizard(supervisor)
+    targeting = wizard.targeting_page
+    settle(wizard)  # shown: the first page starts counting
+    wait_until(lambda: targeting.total is not None and targeting.records.rowCount() > 0,
+               "the mailing count and the first records")
+    grab(wizard, "mailing-wizard-targeting")
+    click(wizard.button(QWizard.WizardButton.NextButton))
+    message = wizard.message_page
+    type_into(message.subject, "Your web login for our online services")
+    type_into(message.cc, "frontdesk@example.org")
+    message.body.setPlainText(MAILING_BODY)
+    click(message.preview_button)
+    grab(wizard, "mailing-wizard-message")
+    click(wizard.button(QWizard.WizardButton.NextButton))
+    grab(wizard, "mailing-wizard-sequence")
+    click(wizard.button(QWizard.WizardButton.NextButton))
+    type_into(wizard.history_page.description, "Web user name and password, go-live")
+    grab(wizard, "mailing-wizard-history")
+    click(wizard.button(QWizard.WizardButton.NextButton))
+    wait_until(lambda: wizard.ready_page.readiness is not None,
+               "the warnings before processing", timeout=120)
+    grab(wizard, "mailing-wizard-ready")
+    answer_next_modal(QMessageBox.StandardButton.Yes)  # "Queue N messages … as a REHEARSAL?"
+    click(wizard.button(QWizard.WizardButton.CommitButton))
+    wait_until(lambda: wizard.currentId() == DONE, "the mailing to be queued", timeout=120)
+    grab(wizard, "mailing-wizard-done")
+    wizard.done(0)
+
+
+def mailings_screens() -> None:
+    """Communications as the demo supervisor: the sending window running, paused and finished,
+    the Mailings list with a paused mailing and its cancel question, and a household's
+    Communication History tab. The demo is in capture mode: nothing leaves the machine."""
+    from clerkdesk.services import household_search, mailings, staff, web_accounts
+    from clerkdesk.services import settings as site_settings
+    from clerkdesk.services.jobs import CancelToken
+    from clerkdesk.services.mailing_drafts import MessageDraft
+    from clerkdesk.services.mailing_targets import Targeting
+    from clerkdesk.services.mailings import MailingDraft, QueueMailing
+    from clerkdesk.ui.household_maintenance import HouseholdMaintenanceWindow
+    from clerkdesk.ui.mailings_window import MailingsWindow
+    from clerkdesk.ui.sending_window import SendingWindow
+
+    supervisor = staff.sign_in("super", "super-demo-pass")
+    admin = staff.sign_in("admin", "admin-demo-pass")
+
+    def queue(description: str, targeting: Targeting, message: MessageDraft,
+              category: str, teaser: MessageDraft | None = None) -> int:
+        draft = MailingDraft(description, targeting, message, category, teaser=teaser)
+        return QueueMailing(supervisor, draft).run(lambda progress: None,
+                                                   CancelToken()).mailing_id
+
+    household_id = household_search.search(supervisor, "obri").rows[0].id
+    if web_accounts.account_for(supervisor, household_id) is None:
+        web_accounts.create_account(supervisor, household_id, "obrien.family")
+    queue("Web user and password", Targeting(household_ids=(household_id,)),
+          MessageDraft("Your portal login", "Dear <FirstName>,\nUser name: <WebID>\n"
+                       "PIN: <WebPin>\nSign in at <PortalLink>\n"), "WEB",
+          teaser=MessageDraft("Online services are coming", "Dear <FirstName>, watch your "
+                              "inbox."))
+    paused = queue("Pool reopening", Targeting(pass_types=("CY-MST",)),
+                   MessageDraft("The pool reopens", "Dear <FirstName>, the pool reopens on "
+                                "Monday."), "NEWS")
+    mailings.pause(supervisor, paused)
+    queue("Online payments are coming", Targeting(pass_types=("CY-CHILD",)),
+          MessageDraft("Online payments are coming", "Dear <FirstName>,\nFrom December you "
+                       "can book and pay online at <PortalLink>.\n"), "MISC")
+
+    site_settings.set_setting(admin, "email.rate_per_minute", 600)  # slow enough to watch
+    sender = SendingWindow(supervisor)
+    settle(sender)
+    sender.start()
+    wait_until(lambda: not sender.running or sender.numbers["sent"].text() not in
+               ("—", *map(str, range(40))), "the sender to send 40 messages")
+    grab(sender, "mailings-sending")
+    sender.pause()
+    wait_until(lambda: not sender.running, "the sender to pause")
+    grab(sender, "mailings-sending-paused")
+    site_settings.set_setting(admin, "email.rate_per_minute", 0)
+    sender.start()
+    wait_until(lambda: not sender.running, "the sender to finish", timeout=120)
+    grab(sender, "mailings-sending-finished")
+    sender.close()
+
+    window = MailingsWindow(supervisor)
+    window.table.selectRow([view.id for view in window.model.views].index(paused))
+    grab(window, "mailings-list")
+    grab_next_modal("mailings-cancel-question")  # answered No: the mailing stays paused
+    window.cancel_mailing()
+    window.close()
+
+    maintenance = HouseholdMaintenanceWindow(supervisor)
+    maintenance.resize(1100, 720)
+    settle(maintenance)
+    maintenance.open_household(household_id)
+    history = maintenance.editor.history
+    maintenance.editor.tabs.setCurrentWidget(history)
+    wait_until(lambda: history.tree.topLevelItemCount() > 0, "the household's history")
+    grab(maintenance, "household-communication-history")
+    maintenance.close()
+
+
+def mailing_report_screens() -> None:
+    """Bulk email reports as the demo supervisor: a rehearsal mailing to 300 households, the
+    records it cannot reach by email (window and PDF), the letters' confirmation, a letter
+    page (with a sample in place of the PIN: a screenshot never shows a real one) and the
+    mailing summary (window and PDF)."""
+    from PySide6.QtCore import QMarginsF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
+
+    from clerkdesk.services import letters, mailing_reports, outbox, staff, web_accounts
+    from clerkdesk.services.email_delivery import mailer_from_settings
+    from clerkdesk.services.jobs import CancelToken
+    from clerkdesk.services.mailing_drafts import MessageDraft
+    from clerkdesk.services.mailing_targets import Targeting
+    from clerkdesk.services.mailings import MailingDraft, QueueMailing
+    from clerkdesk.ui.mailing_reports import (
+        open_mailing_summary,
+        open_no_email_report,
+        print_letters_on,
+    )
+
+    supervisor = staff.sign_in("super", "super-demo-pass")
+    message = MessageDraft("Your portal login", "Dear <FirstName>,\nUser name: <WebID>\n"
+                           "PIN: <WebPin>\nSign in at <PortalLink>\n")
+    draft = MailingDraft("Web user and password", Targeting(household_ids=tuple(range(1, 301))),
+                         message, rehearsal=True)
+    mailing_id = QueueMailing(supervisor, draft).run(lambda p: None, CancelToken()).mailing_id
+    outbox.OutboxSender(mailer_from_settings()).run(lambda p: None, CancelToken())
+    for row in mailing_reports.no_email_rows_for_mailing(supervisor, mailing_id)[:6]:
+        # the counter's way: a login for a household that has no email, for a letter
+        web_accounts.create_account(supervisor, row.household_id, f"demo{row.client_id}")
+    report = open_no_email_report(None, supervisor, mailing_id)
+    grab(report, "mailing-reports-no-email")
+    exceptions_pdf(report.html(), "mailing-reports-no-email-pdf")
+    plan = letters.prepare_letters(supervisor, [r.household_id for r in report.shown_rows()])
+    grab_next_modal("mailing-reports-letters-confirm")
+    report._confirm_minting(plan)  # the grab closes it: nothing is minted
+    report.close()
+    sample = [letters.Letter(t.household, t.client_id, t.address_block, t.web_id, "123456",
+                             "https://portal.example.org", True, "Front Desk")
+              for t in plan.letters[:1]]  # a sample PIN: nothing is minted for a picture
+    pdf = Path(os.environ["CLERKDESK_DATA_DIR"]) / "mailing-reports-letter.pdf"
+    writer = QPdfWriter(str(pdf))
+    writer.setResolution(300)
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
+                                     QPageLayout.Orientation.Portrait,
+                                     QMarginsF(20, 20, 20, 20), QPageLayout.Unit.Millimeter))
+    print_letters_on(writer, letters.letter_html(sample))
+    del writer  # closes the file
+    if shutil.which("pdftoppm"):
+        subprocess.run([shutil.which("pdftoppm"), "-png", "-r", "70", "-singlefile", str(pdf),
+                        str(OUTPUT / "mailing-reports-letter-pdf")], check=True)
+        print("  mailing-reports-letter-pdf.png  (a sample letter, 70 dpi)")
+    summary = open_mailing_summary(None, supervisor, mailing_id)
+    grab(summary, "mailing-reports-summary")
+    exceptions_pdf(mailing_reports.summary_html(summary.report), "mailing-reports-summary-pdf")
+    summary.close()
 
 
 if __name__ == "__main__":
