@@ -22,6 +22,7 @@ from clerkdesk.models import (
     MailingAttachment,
     OutboxMessage,
     SchemaTooNew,
+    SignUpReview,
     WebAccount,
     database,
     schema,
@@ -161,8 +162,8 @@ def test_plain_path_and_environment_resolve_to_sqlite(monkeypatch, tmp_path):
 def _turn_back_into_version_1(db_url: str) -> None:
     """What a version-1 database looked like, made from today's schema."""
     open_database(db_url)
-    database.drop_tables([CommunicationHistory, MailingAttachment, Mailing, HistoryCategory,
-                          BulkAssignItem, BulkAssignRun, OutboxMessage])
+    database.drop_tables([SignUpReview, CommunicationHistory, MailingAttachment, Mailing,
+                          HistoryCategory, BulkAssignItem, BulkAssignRun, OutboxMessage])
     database.execute_sql("DROP INDEX search_token_household_id_token")
     database.execute_sql("CREATE INDEX search_token_household_id ON search_token (household_id)")
     database.execute_sql("ALTER TABLE web_account DROP COLUMN pin_rule")
@@ -173,7 +174,8 @@ def _turn_back_into_version_1(db_url: str) -> None:
 def _turn_back_into_version_2(db_url: str) -> None:
     """A version-2 database: no mailings, an outbox without channels or rehearsals."""
     open_database(db_url)
-    database.drop_tables([CommunicationHistory, MailingAttachment, Mailing, HistoryCategory])
+    database.drop_tables([SignUpReview, CommunicationHistory, MailingAttachment, Mailing,
+                          HistoryCategory])
     database.execute_sql("DROP INDEX outbox_message_mailing_id_state")
     database.execute_sql("CREATE INDEX outbox_message_mailing_id ON outbox_message (mailing_id)")
     for column in ("channel", "rehearsal"):
@@ -187,7 +189,8 @@ def _assert_mailings_schema() -> None:
     indexes = {i.name: i.columns for i in database.get_indexes("outbox_message")}
     assert indexes["outbox_message_mailing_id_state"] == ["mailing_id", "state"]
     assert "outbox_message_mailing_id" not in indexes
-    for table in ("mailing", "mailing_attachment", "communication_history", "history_category"):
+    for table in ("mailing", "mailing_attachment", "communication_history", "history_category",
+                  "sign_up_review"):
         assert database.table_exists(table)
 
 
@@ -198,7 +201,7 @@ def test_version_2_database_is_migrated_to_mailings(db_url):
     close_database()
     info = open_database(db_url)
     try:
-        assert info.schema_version == SCHEMA_VERSION == 3
+        assert info.schema_version == SCHEMA_VERSION == 4
         _assert_mailings_schema()
         [kept] = OutboxMessage.select()
         assert (kept.to_address, kept.channel, kept.rehearsal) == ("a@example.org", "email", False)
@@ -210,7 +213,7 @@ def test_version_1_database_is_migrated_to_bulk_assign_runs(db_url):
     _turn_back_into_version_1(db_url)
     info = open_database(db_url)
     try:
-        assert info.schema_version == SCHEMA_VERSION == 3
+        assert info.schema_version == SCHEMA_VERSION == 4
         _assert_mailings_schema()
         assert "pin_rule" in [c.name for c in database.get_columns("web_account")]
         assert database.table_exists("bulk_assign_run")

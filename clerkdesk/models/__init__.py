@@ -19,6 +19,7 @@ from .records import AuditEvent, CaseNote
 from .schema import ALL_MODELS, SCHEMA_VERSION
 from .search import SearchToken
 from .settings import PasswordPolicy, Setting
+from .sign_ups import SIGN_UP_STATES, SignUpReview
 from .staff import Role, RolePermission, StaffUser
 from .templates import EmailTemplate
 from .tokens import Token
@@ -32,6 +33,7 @@ __all__ = [
     "OUTBOX_STATES",
     "PASS_STATUSES",
     "SCHEMA_VERSION",
+    "SIGN_UP_STATES",
     "AuditEvent",
     "BulkAssignItem",
     "BulkAssignRun",
@@ -56,6 +58,7 @@ __all__ = [
     "SchemaTooNew",
     "SearchToken",
     "Setting",
+    "SignUpReview",
     "StaffUser",
     "Token",
     "WebAccount",

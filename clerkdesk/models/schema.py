@@ -20,12 +20,13 @@ from .passes import Pass, PassType
 from .records import AuditEvent, CaseNote
 from .search import SearchToken
 from .settings import PasswordPolicy, Setting
+from .sign_ups import SignUpReview
 from .staff import Role, RolePermission, StaffUser
 from .templates import EmailTemplate
 from .tokens import Token
 from .web_account import WebAccount
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 ALL_MODELS: list[type[BaseModel]] = [
     Household,
@@ -50,6 +51,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Mailing,
     MailingAttachment,
     CommunicationHistory,
+    SignUpReview,
 ]
 
 
@@ -84,9 +86,15 @@ def _add_mailings(migrator: SchemaMigrator) -> None:
     db.create_tables([HistoryCategory, Mailing, MailingAttachment, CommunicationHistory])
 
 
+def _add_sign_up_reviews(migrator: SchemaMigrator) -> None:
+    """Version 4: portal sign-ups held for a clerk's review."""
+    migrator.database.create_tables([SignUpReview])
+
+
 # version -> step that upgrades a database at version-1 to version
 MIGRATIONS: dict[int, Callable[[SchemaMigrator], None]] = {2: _add_bulk_assign,
-                                                          3: _add_mailings}
+                                                          3: _add_mailings,
+                                                          4: _add_sign_up_reviews}
 
 
 def stored_version(db: Database) -> int:
