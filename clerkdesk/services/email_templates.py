@@ -21,6 +21,10 @@ FORGOT_USER_NAME = "Forgot User Name"
 PASSWORD_RESET = "Password Reset"
 CHANGE_NOTICE = "Credentials Changed Notice"
 TEST_EMAIL = "Test Email"
+WELCOME = "Welcome"
+SIGN_IN_LINK = "Sign-in Link"
+SIGN_UP_LINK = "Sign-up Link"
+CUSTOMER_CREDENTIALS = "Customer Portal Credentials"
 _DEFAULT_FILES = {
     USER_NAME_EMAIL: "forgotten-pin-email-1.txt",
     PASSWORD_EMAIL: "forgotten-pin-email-2.txt",
@@ -28,6 +32,10 @@ _DEFAULT_FILES = {
     PASSWORD_RESET: "password-reset.txt",
     CHANGE_NOTICE: "credentials-changed-notice.txt",
     TEST_EMAIL: "test-email.txt",
+    WELCOME: "welcome.txt",
+    SIGN_IN_LINK: "sign-in-link.txt",
+    SIGN_UP_LINK: "sign-up-link.txt",
+    CUSTOMER_CREDENTIALS: "customer-portal-credentials.txt",
 }
 TEMPLATE_FOLDER = Path(__file__).resolve().parents[2] / "resources" / "email_templates"
 _FIELD = re.compile(r"<([A-Za-z][A-Za-z0-9]*)>")

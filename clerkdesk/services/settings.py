@@ -110,6 +110,18 @@ SPECS: tuple[SettingSpec, ...] = (
                 "e.g. sms.example-carrier.com; texts go to 15551234567@that domain."),
     SettingSpec("accounts.per_member", "Each member gets a web account of their own", False,
                 "When on, each member (contact) has a login of their own."),
+    SettingSpec("accounts.welcome_email", "Send a welcome email when an account becomes active",
+                False, "The email holds a link to choose a password, never a password."),
+    SettingSpec("accounts.login_id_is_phone", "A contact's login ID is their phone number",
+                False, "When on, a contact's own login uses their phone number (written as "
+                "+15550102030) as the login ID, with a PIN minted when the credentials are "
+                "sent."),
+    SettingSpec("security.login_link_hours", "Sign-in links expire after (hours)", 24,
+                "How long an emailed one-time sign-in link works.", 1, 168),
+    SettingSpec("security.sign_up_link_days", "Sign-up links expire after (days)", 14,
+                "How long a link inviting an existing household to sign up works.", 1, 90),
+    SettingSpec("security.welcome_link_days", "Welcome links expire after (days)", 7,
+                "How long the choose-your-password link in a welcome email works.", 1, 90),
     SettingSpec("phone.region", "Phone number region", "US",
                 "Two-letter country code used to read phone numbers without a +prefix."),
 )

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from clerkdesk.models import Household, Member, WebAccount, database, utcnow
 
-from . import audit, case_notes, email_templates, search_index
+from . import audit, case_notes, email_templates, search_index, welcome
 from .account_store import (
     account_by_id,
     account_by_username,
@@ -134,6 +134,7 @@ def create_account(actor: StaffSession, household_id: int, username: str,
                      username=username, set_at_creation=bool(hashed))
         case_notes.add_system_note(household.id, "Web account",
                                    f"Web account “{username}” created by {actor.label}.", actor)
+    welcome.on_account_activated(account)
     return view(account)
 
 
@@ -239,6 +240,8 @@ def update_web_details(actor: StaffSession, account_id: int,
                          source="assigned" if must_change else "owner")
             _record_password_change(actor, account, "set by clerk")
         _apply_flags(actor, account, wanted, change)
+    if "active" in wanted and change.active:
+        welcome.on_account_activated(account)
     if username is not None or hashed is not None:
         _send_notice(account)
     return view(account)
