@@ -16,6 +16,7 @@ from peewee import fn
 from clerkdesk.models import Household, Member, WebAccount, database, utcnow
 
 from . import audit, case_notes, email_templates, passwords, search_index, tokens
+from . import sign_up as sign_ups
 from .account_store import (
     RESET,
     account_by_id,
@@ -168,6 +169,15 @@ def reset_password(token: str, new_password: str, confirm: str | None = None) ->
     _notify(account)
     return LoginResult(Outcome.OK, "Your password was changed. You can sign in now.", None,
                        account.id)
+
+
+def sign_up(first_name: str, last_name: str, email: str, phone: str, postal_code: str,
+            birth_date: object, username: str, password: str,
+            confirm: str) -> sign_ups.SignUpResult:
+    """A household signs itself up; one that is already on file is not created twice (seed
+    000). The rules live in `sign_up`; see there for the matching and its thresholds."""
+    return sign_ups.sign_up(first_name, last_name, email, phone, postal_code, birth_date,
+                            username, password, confirm)
 
 
 # --- sign-in steps --------------------------------------------------------------------------
