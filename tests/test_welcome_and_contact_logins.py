@@ -157,6 +157,15 @@ def test_contact_login_is_the_phone_number_in_one_spelling(clerk, contact, phone
     assert contact_logins.login_id_from_typed("obrien") == "obrien"
 
 
+def test_the_portal_signs_a_contact_in_with_the_number_as_they_type_it(clerk, contact,
+                                                                       phone_ids):
+    made = contact_logins.create_contact_login(clerk, contact)
+    web_accounts.set_password(clerk, made.id, OWN, OWN, must_change=False)
+    for typed in ("(202) 555-0143", "202.555.0143", "+1 202 555 0143"):
+        assert portal.authenticate(typed, OWN).outcome == Outcome.OK
+    assert portal.authenticate("(202) 555-0144", OWN).outcome != Outcome.OK
+
+
 def test_contact_login_needs_the_setting(clerk, contact, mail):
     with pytest.raises(ConflictError, match="turned off"):
         contact_logins.create_contact_login(clerk, contact)

@@ -17,6 +17,12 @@ from clerkdesk.models import Household, Member, WebAccount, database, utcnow
 
 from . import audit, case_notes, email_templates, passwords, search_index, tokens
 from . import sign_up as sign_ups
+from .account_links import (  # noqa: F401 - the link flows are part of the portal's API
+    LinkRefused,
+    LinkSignIn,
+    redeem_login_link,
+    redeem_sign_up_link,
+)
 from .account_store import (
     RESET,
     account_by_id,
@@ -30,6 +36,7 @@ from .account_store import (
     save_account,
     store_secret,
 )
+from .contact_logins import login_id_from_typed
 from .email_delivery import DeliveryError, OutgoingEmail, deliver
 from .errors import ClerkDeskError, ValidationError
 from .household_passwords import check_new_password, recipe
@@ -183,6 +190,8 @@ def sign_up(first_name: str, last_name: str, email: str, phone: str, postal_code
 # --- sign-in steps --------------------------------------------------------------------------
 
 def _lookup(username: object) -> WebAccount | None:
+    if isinstance(username, str):  # "(555) 010-2030" finds +15550102030 when IDs are phones
+        username = login_id_from_typed(username)
     try:
         return account_by_username(normalise_username(username))
     except ValidationError:
