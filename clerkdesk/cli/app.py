@@ -24,12 +24,13 @@ from clerkdesk.services.logs import configure_logging
 from clerkdesk.services.session import StaffSession
 
 from .bulk_assign import add_bulk_assign_command
+from .import_users import add_import_command
 from .mail import add_mail_commands
 from .terminal import ProgressBar, read_new_secret, read_sign_in_password
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_PERMISSION = 1, 2, 3
 COMMANDS = frozenset({"init", "db", "demo", "staff", "settings", "role", "account", "email", "mail",
-                      "bulk-assign"})
+                      "bulk-assign", "import"})
 Handler = Callable[[argparse.Namespace, StaffSession | None], int]
 
 
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _email_commands(commands)
     add_bulk_assign_command(commands)
     add_mail_commands(commands)
+    add_import_command(commands)
     return parser
 
 

@@ -4,16 +4,23 @@ Stored form: ``bcrypt-sha256$<cs|ci>$<bcrypt hash>``. The pre-hash lets any leng
 reads only 72 bytes) while two long secrets sharing a 72-byte prefix still differ; ``cs``/``ci``
 records whether the secret was case-folded, so a later policy change keeps old logins working.
 The bcrypt part carries its own cost, which `needs_rehash` compares with today's.
+
+An old portal's own bcrypt hash, brought in by an import, is stored as ``bcrypt$<$2a$/$2b$/$2y$
+hash>``: it was made from the raw password, so it is checked that way, and `needs_rehash` is
+true for it, so the first correct sign-in replaces it with today's recipe.
 """
 
 import base64
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass
 
 import bcrypt
 
 ALGORITHM = "bcrypt-sha256"
+OLD_BCRYPT = "bcrypt"  # an imported hash of the raw password (clerkdesk.services.imports)
+_OLD_BCRYPT_HASH = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
 
 
 @dataclass(frozen=True)
@@ -30,11 +37,22 @@ def hash_secret(secret: str, recipe: HashRecipe) -> str:
 
 def verify_secret(secret: str, stored: str | None) -> bool:
     """True when `secret` matches `stored`; a missing or malformed hash never matches."""
+    if stored and stored.startswith(OLD_BCRYPT + "$$2"):
+        return _verify_old_bcrypt(secret, stored.removeprefix(OLD_BCRYPT + "$"))
     parsed = _parse(stored)
     if parsed is None:
         return False
     case_sensitive, hashed = parsed
     return bcrypt.checkpw(_prehash(secret, case_sensitive), hashed)
+
+
+def _verify_old_bcrypt(secret: str, hashed: str) -> bool:
+    """As the old system checked it: the raw UTF-8 bytes (bcrypt read only the first 72; bcrypt
+    5 refuses more), case kept, whatever today's policy says."""
+    if not _OLD_BCRYPT_HASH.fullmatch(hashed):
+        return False
+    key = secret.encode("utf-8", "surrogatepass")[:72]
+    return bcrypt.checkpw(key, hashed.encode("ascii"))
 
 
 def needs_rehash(stored: str | None, recipe: HashRecipe) -> bool:
