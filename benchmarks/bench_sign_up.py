@@ -86,12 +86,12 @@ def requests(count: int):
 
 def plans() -> None:
     from clerkdesk.models import database
-    from clerkdesk.services import sign_up
+    from clerkdesk.services import sign_up, sign_up_matching
 
     request = sign_up.validate_request("Ann", "Smith", "ann@example.org", "303-555-0100",
                                        "80202", date(1980, 1, 1), "ann")
-    for lookup in (sign_up._by_email, sign_up._by_phone, sign_up._by_name_and_birth,
-                   sign_up._by_last_name_and_postal):
+    for lookup in (sign_up_matching._by_email, sign_up_matching._by_phone,
+                   sign_up_matching._by_name_and_birth, sign_up_matching._by_last_name_and_postal):
         captured = []
         original = database.obj.execute_sql
 

@@ -1,26 +1,12 @@
 """Portal sign-up with duplicate-account detection, and the clerk's review queue (seed 000).
 
-Before a sign-up creates anything it is compared with the households on file. Four indexed
-look-ups find candidates (never a scan, whatever the number of households):
+Before a sign-up creates anything it is compared with the households on file
+(`sign_up_matching`):
 
-- the email address, folded (the search index's email words, and the email columns);
-- the phone number's digits (the phone_digits columns and the search index);
-- last name + first name, folded, + birth date (the search index's name words, then members);
-- last name + postal code (the search index's name words, then households).
-
-Each candidate is scored by the profile fields that agree (`FIELD_POINTS`):
-
-    email 4 · phone 4 · birth date 3 (same member as the name) · last name 2 ·
-    first name 1 (with the last name, on the same member) · postal code 1
-
-- `CLEAR_MATCH` (7) or more: the person already has an account ("exists"). Nothing is created;
-  the portal points them to Forgot user name / Forgot password. When that household has no web
-  login yet, the request waits in the review queue so a clerk can add one (seed 000).
-  Examples: email + full name; phone + full name; full name + birth date + postal code;
-  last name + postal code + phone; email + phone.
-- Any candidate below that ("review"): unsure — e.g. the same email under another name (a
-  shared family address), the same name and birth date (two people share both often enough
-  in a large file), the same last name in the same postal code. A clerk decides.
+- `CLEAR_MATCH` or more points: the person already has an account ("exists"). Nothing is
+  created; the portal points them to Forgot user name / Forgot password. When that household
+  has no web login yet, the request waits in the review queue so a clerk can add one (seed 000).
+- Any candidate below that ("review"): unsure; a clerk decides.
 - No candidate: a new household and web account are created.
 
 Whatever the outcome the password is hashed once (so the answer's timing says nothing), the
@@ -39,13 +25,11 @@ from peewee import PostgresqlDatabase, fn
 from clerkdesk.models import (
     Household,
     Member,
-    SearchToken,
     SignUpReview,
     WebAccount,
     database,
     utcnow,
 )
-from clerkdesk.models.search import TOKEN_LENGTH
 
 from . import audit, case_notes, search_index
 from .account_store import claim_username, hash_for, save_account, store_secret
@@ -53,20 +37,29 @@ from .errors import ConflictError, NotFound, ValidationError
 from .household_passwords import check_new_password
 from .households import normalise_phone
 from .permissions import Permission, require
-from .search_index import fold
 from .session import StaffSession
 from .settings import get_setting, password_policy
+from .sign_up_matching import (  # noqa: F401 - the matching is part of this module's API
+    CLEAR_MATCH,
+    FIELD_LABELS,
+    FIELD_POINTS,
+    Match,
+    Person,
+    Profile,
+    SignUpRequest,
+    as_date,
+    best_match,
+    compare,
+    find_matches,
+    name_key,
+    phone_key,
+    postal_key,
+    profiles,
+)
 from .usernames import normalise_username, username_key
 from .validation import clean_text, normalise_email
 
 PORTAL = "portal"
-FIELD_POINTS = {"email": 4, "phone": 4, "first_name": 1, "last_name": 2, "birth_date": 3,
-                "postal_code": 1}
-FIELD_LABELS = {"email": "email", "phone": "phone", "first_name": "first name",
-                "last_name": "last name", "birth_date": "birth date",
-                "postal_code": "postal code"}
-CLEAR_MATCH = 7
-MAX_CANDIDATES = 50  # per look-up; a real duplicate is among the first few
 MAX_NAME, MAX_USERNAME, MIN_USERNAME = 100, 100, 3
 OLDEST_BIRTH_YEAR = 1900
 
@@ -78,7 +71,6 @@ EXISTS_MESSAGE = ("You already have an account with us, so we have not created a
 REVIEW_MESSAGE = ("Thank you. Before your account is ready the front desk needs to check a "
                   "detail; they will contact you. There is no need to sign up again.")
 
-_WORD = re.compile(r"[a-z0-9]+")
 _NAME_PUNCTUATION = set(" '’‘-.")
 _POSTAL = re.compile(r"^[A-Za-z0-9 -]*$")
 _USERNAME = re.compile(r"^[\w.@+'-]+$")
@@ -99,45 +91,6 @@ class SignUpResult:
     household_id: int | None = None  # only when created
     account_id: int | None = None  # only when created
     review_id: int | None = None  # only when held for review
-
-
-@dataclass(frozen=True)
-class SignUpRequest:
-    first_name: str
-    last_name: str
-    email: str
-    phone: str  # as it will be stored, e.g. "(303) 555-0100"
-    postal_code: str
-    birth_date: date
-    username: str
-
-    @property
-    def phone_digits(self) -> str:
-        return "".join(c for c in self.phone if c.isdigit())
-
-
-@dataclass(frozen=True)
-class Match:
-    household_id: int
-    fields: tuple[str, ...]  # keys of FIELD_POINTS that agree, in FIELD_POINTS order
-
-    @property
-    def points(self) -> int:
-        return sum(FIELD_POINTS[field] for field in self.fields)
-
-    @property
-    def clear(self) -> bool:
-        return self.points >= CLEAR_MATCH
-
-    @property
-    def reasons(self) -> str:
-        return ", ".join(FIELD_LABELS[field] for field in self.fields)
-
-    @property
-    def in_words(self) -> str:
-        """"email, last name and postal code": for sentences."""
-        labels = [FIELD_LABELS[field] for field in self.fields]
-        return " and ".join(filter(None, (", ".join(labels[:-1]), *labels[-1:])))
 
 
 # --- the portal side ------------------------------------------------------------------------
@@ -299,176 +252,6 @@ def _queue(request: SignUpRequest, hashed: str, match: Match) -> SignUpReview:
     return review
 
 
-# --- matching -------------------------------------------------------------------------------
-
-def best_match(request: SignUpRequest) -> Match | None:
-    """The household the request looks most like (the earlier one on a tie), if any."""
-    matches = find_matches(request)
-    return matches[0] if matches else None
-
-
-def find_matches(request: SignUpRequest) -> list[Match]:
-    """Every candidate household with the fields that agree, best first."""
-    ids = _candidate_ids(request)
-    matches = [m for m in (_compare(request, profile) for profile in _profiles(ids)) if m.fields]
-    return sorted(matches, key=lambda m: (-m.points, m.household_id))
-
-
-def name_key(text: str) -> str:
-    """How names are compared: folded to plain letters, punctuation and spaces dropped, as the
-    search index holds them ("O'Brien" = "OBRIEN" = "O Brien", "Nguyễn" = "Nguyen")."""
-    return "".join(_WORD.findall(fold(text or "")))
-
-
-def phone_key(digits: str) -> str:
-    """The digits without a North American trunk 1, as the search index holds them."""
-    digits = "".join(c for c in digits or "" if c.isdigit())
-    return digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
-
-
-def postal_key(text: str) -> str:
-    return "".join(c for c in (text or "").upper() if c.isalnum())
-
-
-def _candidate_ids(request: SignUpRequest) -> list[int]:
-    found: list[int] = []
-    for lookup in (_by_email, _by_phone, _by_name_and_birth, _by_last_name_and_postal):
-        for household_id in lookup(request):
-            if household_id not in found:
-                found.append(household_id)
-    return found
-
-
-def _tokens(kind: str, token: str):
-    return (SearchToken.select(SearchToken.household)
-            .where((SearchToken.token == token[:TOKEN_LENGTH]) & (SearchToken.kind == kind)))
-
-
-def _ids(query) -> list[int]:
-    return [row[0] for row in query.limit(MAX_CANDIDATES).tuples()]
-
-
-def _by_email(request: SignUpRequest) -> list[int]:
-    # The columns too: a household written without its search words is still found.
-    spellings = list({request.email, request.email.lower()})
-    return (_ids(_tokens("email", fold(request.email)))
-            + _ids(Household.select(Household.id).where(Household.email.in_(spellings)))
-            + _ids(Member.select(Member.household).where(Member.email.in_(spellings))))
-
-
-def _by_phone(request: SignUpRequest) -> list[int]:
-    digits = phone_key(request.phone_digits)
-    if len(digits) < 8:  # the index also holds every number's last 7 and 4 digits
-        return []
-    spellings = [digits, "1" + digits]
-    return (_ids(_tokens("phone", digits))
-            + _ids(Household.select(Household.id).where(Household.phone_digits.in_(spellings)))
-            + _ids(Member.select(Member.household).where(Member.phone_digits.in_(spellings))))
-
-
-def _households_named(last: str, first: str | None = None):
-    """Households with a name word equal to the last name (and one equal to the first)."""
-    query = _tokens("name", name_key(last))
-    if first is not None:
-        other = SearchToken.alias()
-        query = query.where(fn.EXISTS(
-            other.select(other.id).where((other.household == SearchToken.household)
-                                         & (other.token == name_key(first)[:TOKEN_LENGTH])
-                                         & (other.kind == "name"))))
-    return query
-
-
-def _by_name_and_birth(request: SignUpRequest) -> list[int]:
-    if not name_key(request.last_name) or not name_key(request.first_name):
-        return []
-    indexed = Member.select(Member.household).where(
-        (Member.birth_date == request.birth_date)
-        & Member.household.in_(_households_named(request.last_name, request.first_name)))
-    as_typed = Member.select(Member.household).where(
-        (Member.last_name == request.last_name) & (Member.first_name == request.first_name)
-        & (Member.birth_date == request.birth_date))
-    return _ids(indexed) + _ids(as_typed)
-
-
-def _by_last_name_and_postal(request: SignUpRequest) -> list[int]:
-    wanted = postal_key(request.postal_code)
-    if not wanted or not name_key(request.last_name):
-        return []
-    stored = fn.UPPER(fn.REPLACE(fn.REPLACE(Household.postal_code, " ", ""), "-", ""))
-    return _ids(Household.select(Household.id).where(
-        Household.id.in_(_households_named(request.last_name)) & (stored == wanted)))
-
-
-@dataclass(frozen=True)
-class _Person:
-    first: str
-    last: str
-    birth: date | None
-    email: str
-    phone: str  # digits
-    phone_text: str  # as written on file
-
-
-@dataclass(frozen=True)
-class _Profile:
-    household_id: int
-    name: str
-    email: str
-    phone: str  # digits
-    phone_text: str
-    postal: str
-    people: tuple[_Person, ...]
-
-
-def _profiles(ids: list[int]) -> list[_Profile]:
-    if not ids:
-        return []
-    people: dict[int, list[_Person]] = {}
-    for household_id, first, last, born, email, phone, phone_text in (
-            Member.select(Member.household, Member.first_name, Member.last_name,
-                          Member.birth_date, Member.email, Member.phone_digits, Member.phone)
-            .where(Member.household.in_(ids)).order_by(Member.is_primary.desc(), Member.id)
-            .tuples()):
-        people.setdefault(household_id, []).append(_Person(first, last, _as_date(born), email,
-                                                           phone, phone_text))
-    return [_Profile(hid, name, email, phone, phone_text, postal, tuple(people.get(hid, ())))
-            for hid, name, email, phone, phone_text, postal in Household.select(
-                Household.id, Household.name, Household.email, Household.phone_digits,
-                Household.phone, Household.postal_code).where(Household.id.in_(ids)).tuples()]
-
-
-def _as_date(value: object) -> date | None:
-    """SQLite may hand a date back as text."""
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return value if isinstance(value, date) else None
-
-
-def _compare(request: SignUpRequest, profile: _Profile) -> Match:
-    agree: set[str] = set()
-    emails = {profile.email.lower()} | {p.email.lower() for p in profile.people}
-    if request.email.lower() in emails:
-        agree.add("email")
-    phones = {phone_key(profile.phone)} | {phone_key(p.phone) for p in profile.people}
-    if phone_key(request.phone_digits) in phones - {""}:
-        agree.add("phone")
-    last, first = name_key(request.last_name), name_key(request.first_name)
-    if last in {name_key(profile.name)} | {name_key(p.last) for p in profile.people}:
-        agree.add("last_name")
-    namesakes = [p for p in profile.people if name_key(p.last) == last
-                 and name_key(p.first) == first]
-    if namesakes:
-        agree.add("first_name")
-        if any(p.birth == request.birth_date for p in namesakes):
-            agree.add("birth_date")
-    if request.postal_code and postal_key(request.postal_code) == postal_key(profile.postal):
-        agree.add("postal_code")
-    return Match(profile.household_id, tuple(f for f in FIELD_POINTS if f in agree))
-
-
 # --- creating -------------------------------------------------------------------------------
 
 def _create_household(request: SignUpRequest, hashed: str | None, by: str,
@@ -590,9 +373,9 @@ def review_detail(actor: StaffSession, review_id: int) -> ReviewDetail:
     require(actor, Permission.HOUSEHOLD_EDIT)
     review = _review(review_id)
     request = _request_of(review)
-    profile = next(iter(_profiles([review.candidate_id])), None) if review.candidate_id \
+    profile = next(iter(profiles([review.candidate_id])), None) if review.candidate_id \
         else None
-    match = _compare(request, profile) if profile else Match(0, ())
+    match = compare(request, profile) if profile else Match(0, ())
     label = _household_labels({profile.household_id}).get(profile.household_id, "") \
         if profile else ""
     return ReviewDetail(review.id, review.state, review.created_at, review.username,
@@ -692,7 +475,7 @@ def _review(review_id: object) -> SignUpReview:
 def _request_of(review: SignUpReview) -> SignUpRequest:
     return SignUpRequest(review.first_name, review.last_name, review.email,
                          _phone_from_digits(review.phone_digits), review.postal_code,
-                         _as_date(review.birth_date), review.username)
+                         as_date(review.birth_date), review.username)
 
 
 def _phone_from_digits(digits: str) -> str:
@@ -727,7 +510,7 @@ def _household_labels(ids: set[int]) -> dict[int, str]:
         Household.id, Household.name, Household.client_id).where(Household.id.in_(ids)).tuples()}
 
 
-def _comparison(request: SignUpRequest, profile: _Profile | None,
+def _comparison(request: SignUpRequest, profile: Profile | None,
                 match: Match) -> tuple[Comparison, ...]:
     person = _closest_person(request, profile)
     on_file = {
@@ -750,14 +533,14 @@ def _comparison(request: SignUpRequest, profile: _Profile | None,
                                "postal_code"))
 
 
-def _closest_person(request: SignUpRequest, profile: _Profile | None) -> _Person | None:
+def _closest_person(request: SignUpRequest, profile: Profile | None) -> Person | None:
     """The member most like the request: same name and birth date, same name, same last name,
     else the first."""
     if profile is None or not profile.people:
         return None
     first, last = name_key(request.first_name), name_key(request.last_name)
 
-    def likeness(person: _Person) -> int:
+    def likeness(person: Person) -> int:
         same_last = name_key(person.last) == last
         same_name = same_last and name_key(person.first) == first
         return same_last + same_name * 2 + (same_name and person.birth == request.birth_date)
@@ -770,7 +553,7 @@ def _same_or_first(wanted: str, values: list[str], key) -> str:
     return next((v for v in values if key(v) == wanted), values[0] if values else "")
 
 
-def _more_on_file(profile: _Profile | None) -> tuple[tuple[str, str], ...]:
+def _more_on_file(profile: Profile | None) -> tuple[tuple[str, str], ...]:
     if profile is None:
         return (("Household", "The household this request looked like no longer exists."),)
     household = Household.get_by_id(profile.household_id)
