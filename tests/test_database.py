@@ -201,7 +201,7 @@ def test_version_2_database_is_migrated_to_mailings(db_url):
     close_database()
     info = open_database(db_url)
     try:
-        assert info.schema_version == SCHEMA_VERSION == 4
+        assert info.schema_version == SCHEMA_VERSION == 5
         _assert_mailings_schema()
         [kept] = OutboxMessage.select()
         assert (kept.to_address, kept.channel, kept.rehearsal) == ("a@example.org", "email", False)
@@ -213,7 +213,7 @@ def test_version_1_database_is_migrated_to_bulk_assign_runs(db_url):
     _turn_back_into_version_1(db_url)
     info = open_database(db_url)
     try:
-        assert info.schema_version == SCHEMA_VERSION == 4
+        assert info.schema_version == SCHEMA_VERSION == 5
         _assert_mailings_schema()
         assert "pin_rule" in [c.name for c in database.get_columns("web_account")]
         assert database.table_exists("bulk_assign_run")

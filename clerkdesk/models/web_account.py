@@ -42,3 +42,20 @@ class WebAccount(BaseModel):
     pin_rule = CharField(max_length=60, default="")
     created_at = DateTimeField(default=utcnow)
     changed_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        # The Portal Accounts list walks accounts in user-name order under a filter; each of
+        # these answers one filter in that order, so a page is a short index range even when
+        # the filter matches one account in a thousand.
+        indexes = ((("status", "username_key"), False), (("locked", "username_key"), False),
+                   (("must_change", "username_key"), False))
+
+
+# "Not yet delivered" and "never signed in" are NULL tests, which a composite index cannot
+# answer in user-name order on PostgreSQL; a partial index holding just those rows can.
+WebAccount.add_index(WebAccount.index(WebAccount.username_key,
+                                      where=WebAccount.credentials_delivered_at.is_null(),
+                                      name="web_account_not_delivered"))
+WebAccount.add_index(WebAccount.index(WebAccount.username_key,
+                                      where=WebAccount.last_login.is_null(),
+                                      name="web_account_never_signed_in"))

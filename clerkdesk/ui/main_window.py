@@ -24,6 +24,7 @@ from .audit_view import AuditTrailDialog
 from .bulk_runs import BulkRunsDialog, open_bulk_assign
 from .household_maintenance import HouseholdMaintenanceWindow
 from .mailings_window import MailingsWindow, open_mailings
+from .portal_accounts import PortalAccountsWindow, open_portal_accounts
 from .sending_window import SendingWindow, open_sending
 from .settings_dialog import SettingsDialog
 from .templates_dialog import TemplatesDialog
@@ -44,6 +45,7 @@ class MainWindow(QMainWindow):
         self.maintenance: HouseholdMaintenanceWindow | None = None
         self.mailings: MailingsWindow | None = None
         self.sending: SendingWindow | None = None
+        self.portal_accounts: PortalAccountsWindow | None = None
         self._build_menus()
         self._build_home()
         self._build_status_bar()
@@ -65,7 +67,7 @@ class MainWindow(QMainWindow):
                      Permission.BULK_ASSIGN)
         self._action(web, "Bulk Assign &Runs…", self.open_bulk_runs, None,
                      Permission.BULK_ASSIGN)
-        self._future(web, "&Portal Accounts…")
+        self._action(web, "&Portal Accounts…", self.open_portal_accounts, "Ctrl+Shift+P")
         communications = bar.addMenu("&Communications")
         self._action(communications, "&New mailing…", self.open_new_mailing, "Ctrl+Shift+M",
                      Permission.BULK_EMAIL)
@@ -195,6 +197,15 @@ class MainWindow(QMainWindow):
     def open_bulk_assign(self) -> None:
         open_bulk_assign(self.session, self)
 
+    def open_portal_accounts(self) -> None:
+        window = self.portal_accounts
+        if window is not None and window.isVisible():
+            window.raise_()
+            window.activateWindow()
+            window.focus_search()
+            return
+        self.portal_accounts = open_portal_accounts(self, self.session)
+
     def open_bulk_runs(self) -> None:
         BulkRunsDialog(self.session, self).exec()
 
@@ -231,7 +242,7 @@ class MainWindow(QMainWindow):
 
     def _release_windows(self) -> bool:
         """Close the windows that may ask first: unsaved edits, messages still being sent."""
-        for window in (self.sending, self.maintenance, self.mailings):
+        for window in (self.sending, self.maintenance, self.mailings, self.portal_accounts):
             if window is not None and window.isVisible() and not window.close():
                 return False
         return True
