@@ -251,6 +251,10 @@ def capture_all() -> int:
     mailing_wizard_screens()
     mailings_screens()
     mailing_report_screens()
+    import_screens()
+    portal_accounts_screens()
+    sign_up_review_screens()
+    account_link_screens()  # last: it turns phone-number login IDs on, then off again
     from clerkdesk.services.database import close_database
 
     close_database()
@@ -664,6 +668,243 @@ def mailing_report_screens() -> None:
     grab(summary, "mailing-reports-summary")
     exceptions_pdf(mailing_reports.summary_html(summary.report), "mailing-reports-summary-pdf")
     summary.close()
+
+
+def portal_accounts_screens() -> None:
+    """Web Utilities → Portal Accounts as the demo supervisor, after the bulk assign gave most
+    households a login: the list, a search under a filter, the Edit email dialog, the
+    create-password question and the shown-once dialog (its password replaced by a made-up
+    example before the grab: no real credential in a picture), and the delete question."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from clerkdesk.services import staff
+    from clerkdesk.ui.portal_accounts import PortalAccountsWindow, ShownOnceDialog
+
+    supervisor = staff.sign_in("super", "super-demo-pass")
+    window = PortalAccountsWindow(supervisor)
+    settle(window)
+    wait_until(lambda: not window.model.loading
+               and window.count.text() not in ("", "Counting…", "Searching…"), "the list")
+    window.results.selectRow(0)
+    grab(window, "portal-accounts")
+    window.filter_box.setCurrentIndex(window.filter_box.findData("must-change"))
+    type_into(window.search_box, "mar")
+    wait_until(lambda: window.model.filter.text == "mar" and not window.model.loading
+               and window.count.text() not in ("", "Counting…", "Searching…"), "the search")
+    window.results.selectRow(1)
+    grab(window, "portal-accounts-search")
+    grab_next_modal("portal-accounts-edit-email")
+    click(window.buttons["edit_email"])
+    shown = []
+
+    def shoot_password() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, ShownOnceDialog):
+            QTimer.singleShot(20, shoot_password)
+            return
+        dialog.password.setText("Example-Only-4821")  # never a real one in a picture
+        grab(dialog, "portal-accounts-password-shown-once")
+        shown.append(True)
+        dialog.close_button.click()
+
+    def answer_question() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer_question)
+            return
+        grab(box, "portal-accounts-create-password-question")
+        QTimer.singleShot(0, shoot_password)
+        box.button(QMessageBox.StandardButton.Yes).click()
+
+    QTimer.singleShot(0, answer_question)
+    click(window.buttons["create_password"])
+    wait_until(lambda: shown, "the shown-once password dialog")
+    grab_next_modal("portal-accounts-delete-question")
+    click(window.buttons["delete_account"])
+    window.tabs.setCurrentIndex(1)
+    grab(window, "portal-accounts-sign-up-reviews")
+    window.close()
+
+
+def import_screens() -> None:
+    """File → Import portal users as the demo supervisor: each page of the wizard through a
+    real import of a small file made from demo households (plain passwords, old bcrypt
+    hashes, no password, and a few bad rows: a bad email, an unknown client ID, a duplicate
+    row and a formula cell, which is imported as text)."""
+    from PySide6.QtWidgets import QMessageBox, QWizard
+
+    from clerkdesk.services import staff
+    from clerkdesk.ui.import_wizard import DONE, ImportWizard
+
+    path = Path(os.environ["CLERKDESK_DATA_DIR"]) / "olr-users.csv"
+    write_import_demo_file(path)
+    wizard = ImportWizard(staff.sign_in("super", "super-demo-pass"))
+    wizard.resize(980, 680)
+    wizard.file_page.path.setText(str(path))
+    grab(wizard, "import-file")
+    click(wizard.button(QWizard.WizardButton.NextButton))
+    grab(wizard, "import-columns")
+    click(wizard.button(QWizard.WizardButton.NextButton))
+    wait_until(lambda: wizard.check is not None, "the import check")
+    grab(wizard, "import-check")
+    click(wizard.button(QWizard.WizardButton.NextButton))
+    grab(wizard, "import-mode")
+    answer_next_modal(QMessageBox.StandardButton.Yes)  # "Import 40 web accounts now?"
+    click(wizard.button(QWizard.WizardButton.CommitButton))
+    wait_until(lambda: wizard.currentId() == DONE, "the import to finish", timeout=120)
+    grab(wizard, "import-done")
+    wizard.done(0)
+
+
+def write_import_demo_file(path: Path) -> None:
+    """An old portal's export of 40 demo households, with four bad rows at the end."""
+    import bcrypt
+
+    from clerkdesk.models import Household, Member, WebAccount
+
+    people = list(Member.select(Household.client_id, Member.first_name, Member.last_name,
+                                Member.phone, Household.email).join(Household)
+                  .where(Member.is_primary & Household.id.not_in(
+                      WebAccount.select(WebAccount.household)))
+                  .order_by(Household.id).limit(40).tuples())
+    old_hash = bcrypt.hashpw(b"Rex-1987", bcrypt.gensalt(4)).decode()
+    lines = ["Customer ID,Web Login,Email Address,Phone,First Name,Last Name,Password,"
+             "Password Hash"]
+    for number, (client, first, last, phone, email) in enumerate(people):
+        password = f"olr-pw-{number}" if number % 3 == 0 else ""
+        hashed = old_hash if number % 3 == 1 else ""
+        login = f"{first[:1]}{last}{number}".lower().replace(" ", "")
+        lines.append(f"{client},{login},{email},{phone},{first},{last},{password},{hashed}")
+    lines += [f"{people[0][0]},=cmd|'/c calc'!A0,,,,,,", "99999999,ghost,ghost@example.org,,,,,",
+              f"{people[5][0]},another,not-an-email,,,,,", lines[3]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+
+
+def sign_up_review_screens() -> None:
+    """Portal Accounts → Sign-up reviews as the demo clerk: four portal sign-ups that look like
+    a household on file (a clear match on a household without a web login, the same name and
+    birth date, a shared email, the same last name and postal code), the side-by-side
+    comparison, the link confirmation, the list after linking, and the refuse dialog."""
+    from datetime import date
+
+    from peewee import fn
+    from PySide6.QtWidgets import QMessageBox
+
+    from clerkdesk.models import Household, Member, WebAccount
+    from clerkdesk.services import portal, staff
+    from clerkdesk.ui.sign_up_reviews import SignUpReviewPanel
+
+    password = "Heron-Pond-Lantern-7"
+    without_login = ~fn.EXISTS(WebAccount.select().where(WebAccount.household == Household.id))
+    homes = [home for home in Household.select().where(
+        Household.email.contains("@example.") & without_login).order_by(Household.id)
+        .limit(40) if " " not in home.email]
+    clear, namesake, shared, neighbour = homes[3], homes[7], homes[11], homes[15]
+    people = {home.id: Member.get((Member.household == home.id) & Member.is_primary)
+              for home in (clear, namesake)}
+    for fields in (
+            (people[clear.id].first_name, people[clear.id].last_name, clear.email, "", "",
+             people[clear.id].birth_date, "first.login"),
+            (people[namesake.id].first_name, people[namesake.id].last_name,
+             "someone.new@example.net", "", "", people[namesake.id].birth_date, "namesake"),
+            ("Jordan", "Ellis-Park", shared.email, "", "", date(1990, 4, 12), "jordan.ep"),
+            ("Priya", neighbour.name, "priya@example.net", "", neighbour.postal_code,
+             date(1988, 11, 3), "priya.d")):
+        portal.sign_up(*fields, password, password)
+    clerk = staff.sign_in("clerk", "clerk-demo-pass")
+    panel = SignUpReviewPanel(clerk)
+    panel.setWindowTitle("Portal Accounts — Sign-up reviews")
+    panel.resize(1240, 640)
+    grab(panel, "sign-up-reviews")
+    panel.table.selectRow(1)
+    grab(panel, "sign-up-review-unsure")
+    panel.table.selectRow(0)
+    grab_next_modal("sign-up-review-link-confirm")  # closed unanswered: nothing happens
+    click(panel.link_button)
+    answer_next_modal(QMessageBox.StandardButton.Yes)
+    click(panel.link_button)
+    wait_until(lambda: panel.model.rowCount() == 3, "the request to be linked")
+    grab(panel, "sign-up-reviews-after-link")
+    grab_next_modal("sign-up-review-refuse")
+    click(panel.refuse_button)
+    panel.close()
+
+
+def account_link_screens() -> None:
+    """Portal account actions that send something, as the demo clerk: the sign-in link and
+    welcome questions, the sign-up link dialog (copied, a refused address, emailed), and Send
+    Customer Portal Credentials for a household login and for a contact's phone-number login
+    (the demo captures its mail, so nothing leaves)."""
+    from clerkdesk.services import contact_logins, households, staff, web_accounts
+    from clerkdesk.services import settings as site_settings
+    from clerkdesk.services.account_links import default_credentials_message
+    from clerkdesk.ui import account_link_dialogs
+    from clerkdesk.ui.account_link_dialogs import SendCredentialsDialog, SignUpLinkDialog
+
+    clerk, admin = staff.sign_in("clerk", "clerk-demo-pass"), staff.sign_in("admin",
+                                                                            "admin-demo-pass")
+    site_settings.set_setting(admin, "accounts.login_id_is_phone", True)  # seed 004
+    chosen, invited = None, None  # a household to act on, one to invite
+    for client_id in map(str, range(1, 500)):
+        household_id = households.household_id_for_client(clerk, client_id)
+        detail = households.get_household(clerk, household_id)
+        if not detail.data.email or not detail.data.members:
+            continue
+        if invited is None and web_accounts.account_for(clerk, household_id) is None:
+            invited = household_id
+        elif chosen is None and contact_logins.phone_login_id(detail.data.members[0].phone):
+            chosen = (household_id, detail)
+        if chosen and invited:
+            break
+    household_id, detail = chosen
+    account = web_accounts.account_for(clerk, household_id) or web_accounts.create_account(
+        clerk, household_id, f"{detail.data.name.lower()}{detail.data.client_id}")
+
+    grab_next_modal("account-links-login-link-confirm")
+    account_link_dialogs.open_login_link(None, clerk, account.id)
+    grab_next_modal("account-links-welcome-confirm")
+    account_link_dialogs.resend_welcome(None, clerk, account.id)
+
+    invited_data = households.get_household(clerk, invited).data
+    dialog = SignUpLinkDialog(clerk, invited, f"{invited_data.name} (client "
+                              f"{invited_data.client_id})", "")
+    settle(dialog)
+    wait_until(lambda: dialog.link_field.text(), "the sign-up link")
+    click(dialog.copy_button)
+    grab(dialog, "account-links-sign-up-copied")
+    type_into(dialog.email, "not an address")
+    click(dialog.send_button)
+    wait_until(dialog.problem.isVisible, "the refused address")
+    grab(dialog, "account-links-sign-up-bad-address")
+    dialog.email.clear()
+    type_into(dialog.email, "family@example.org")
+    click(dialog.send_button)
+    wait_until(dialog.status.isVisible, "the sign-up email")
+    grab(dialog, "account-links-sign-up-emailed")
+    dialog.done(0)
+
+    dialog = SendCredentialsDialog(clerk, account, default_credentials_message(clerk, account.id),
+                                   f"the {detail.data.name} household")
+    grab(dialog, "account-links-credentials")
+    dialog.to.clear()
+    type_into(dialog.to, "family@@example")
+    click(dialog.send_button)
+    wait_until(dialog.problem.isVisible, "the refused address")
+    grab(dialog, "account-links-credentials-refused")
+    dialog.done(0)
+
+    member = detail.data.members[0]
+    phone_login = web_accounts.account_for(clerk, household_id, member.id) or \
+        contact_logins.create_contact_login(clerk, member.id)
+    dialog = SendCredentialsDialog(clerk, phone_login,
+                                   default_credentials_message(clerk, phone_login.id),
+                                   f"{member.first_name} {member.last_name}")
+    grab(dialog, "account-links-credentials-phone-login")
+    grab_next_modal("account-links-credentials-sent")
+    click(dialog.send_button)
+    wait_until(lambda: not dialog.isVisible(), "the credentials to be sent")
+    site_settings.set_setting(admin, "accounts.login_id_is_phone", False)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from clerkdesk.services.mailings import MailingView
 from clerkdesk.services.session import StaffSession
 from clerkdesk.services.timestamps import local_text
 
+from . import mailing_reports
 from .exceptions_report import plain_table
 from .messages import error_text, show_error
 from .sending_window import open_sending, plural
@@ -30,7 +31,6 @@ from .table_model import RowTableModel
 REFRESH_MS = 3000  # while something is sending, the counts move on their own
 NUMBERS = range(6, 10)  # Recipients, Sent, Failed, Waiting
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-NOT_YET = "Not available in this version of ClerkDesk yet."
 
 
 def status_text(view: MailingView) -> str:
@@ -241,11 +241,6 @@ class MailingsWindow(QDialog):
     def _report(self, opener: str) -> None:
         view = self.selected()
         if view is None:
-            return
-        try:  # written alongside this window; loaded only when asked for
-            from . import mailing_reports
-        except ImportError:
-            QMessageBox.information(self, "Mailings", NOT_YET)
             return
         getattr(mailing_reports, opener)(self, self.session, view.id)
 

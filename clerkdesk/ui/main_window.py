@@ -19,6 +19,7 @@ from clerkdesk.services import permissions, staff
 from clerkdesk.services.permissions import Permission
 from clerkdesk.services.session import StaffSession
 
+from . import import_wizard, mailing_wizard
 from .admin import StaffAndRolesDialog
 from .audit_view import AuditTrailDialog
 from .bulk_runs import BulkRunsDialog, open_bulk_assign
@@ -28,8 +29,6 @@ from .portal_accounts import PortalAccountsWindow, open_portal_accounts
 from .sending_window import SendingWindow, open_sending
 from .settings_dialog import SettingsDialog
 from .templates_dialog import TemplatesDialog
-
-NOT_YET = "Not available in this version of ClerkDesk yet."
 
 
 class MainWindow(QMainWindow):
@@ -56,6 +55,9 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Import portal users…", self.open_import, "Ctrl+I",
+                     Permission.DATA_IMPORT)
+        file_menu.addSeparator()
         self._action(file_menu, "Sign &out", self.sign_out, "Ctrl+Shift+L")
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
 
@@ -89,7 +91,7 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(help_menu, "&About ClerkDesk", self.show_about)
-        for menu in (web, communications, reports, settings_menu):
+        for menu in (file_menu, web, communications, reports, settings_menu):
             menu.aboutToShow.connect(self.refresh_permissions)
         for menu in bar.findChildren(QMenu):
             menu.setToolTipsVisible(True)
@@ -104,12 +106,6 @@ class MainWindow(QMainWindow):
         if permission is not None:
             self._guarded.append((action, permission))
         return action
-
-    def _future(self, menu: QMenu, text: str) -> None:
-        action = menu.addAction(f"{text}  (coming soon)")
-        action.setEnabled(False)
-        action.setStatusTip(NOT_YET)
-        action.setToolTip(NOT_YET)
 
     def refresh_permissions(self) -> None:
         """Read grants live, so a role change shows without signing out."""
@@ -209,12 +205,10 @@ class MainWindow(QMainWindow):
     def open_bulk_runs(self) -> None:
         BulkRunsDialog(self.session, self).exec()
 
+    def open_import(self) -> None:
+        import_wizard.open_import_wizard(self, self.session)
+
     def open_new_mailing(self) -> None:
-        try:  # written alongside; loaded only when asked for
-            from . import mailing_wizard
-        except ImportError:
-            QMessageBox.information(self, "New mailing", NOT_YET)
-            return
         mailing_wizard.open_mailing_wizard(self, self.session)
         if self.mailings is not None and self.mailings.isVisible():
             self.mailings.reload()

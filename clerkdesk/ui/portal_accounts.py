@@ -38,13 +38,14 @@ from clerkdesk.services.portal_accounts import STATES, AccountFilter, AccountRow
 from clerkdesk.services.session import StaffSession
 from clerkdesk.services.timestamps import local_text
 
+from . import account_link_dialogs
 from .background import call_in_background
 from .forms import FormDialog, small_note
 from .messages import error_text, show_error
+from .sign_up_reviews import SignUpReviewPanel
 from .table_model import RowTableModel
 from .web_details import WebDetailsDialog
 
-NOT_YET = "Not available in this version of ClerkDesk yet."
 SEARCH_DELAY_MS = 150  # a page is a few ms; waiting for a pause saves a query per keystroke
 COUNT_DELAY_MS = 250
 FETCH_BUDGET = 8  # pages one fetchMore may read to find a row under a narrow filter
@@ -577,31 +578,23 @@ class PortalAccountsWindow(QMainWindow):
         if dialog.changed:
             self._changed(row.id, "")
 
-    # --- the actions written alongside, loaded when first asked for ------------------------
+    # --- the actions that send links and credentials ---------------------------------------
     def send_login_link(self) -> None:
-        self._linked("open_login_link", "Send login link")
+        self._linked(account_link_dialogs.open_login_link)
 
     def send_credentials(self) -> None:
-        self._linked("open_send_credentials", "Send credentials")
+        self._linked(account_link_dialogs.open_send_credentials)
 
     def resend_welcome(self) -> None:
-        self._linked("resend_welcome", "Resend welcome email")
+        self._linked(account_link_dialogs.resend_welcome)
 
-    def _linked(self, function: str, title: str) -> None:
+    def _linked(self, action: Callable[[QWidget, StaffSession, int], object]) -> None:
         row = self.selected()
-        action = _account_links(function)
-        if action is None:
-            QMessageBox.information(self, title, NOT_YET)
-            return
         if row is not None:
             action(self, self.session, row.id)
             self._changed(row.id, "")
 
     def send_sign_up_link(self) -> None:
-        action = _account_links("open_sign_up_link")
-        if action is None:
-            QMessageBox.information(self, "Sign-up link", NOT_YET)
-            return
         client_id, given = QInputDialog.getText(
             self, "Sign-up link", "Client ID of the existing client who should sign up:")
         if not given or not client_id.strip():
@@ -611,11 +604,11 @@ class PortalAccountsWindow(QMainWindow):
         except Exception as error:
             show_error(self, "Sign-up link", error)
             return
-        action(self, self.session, household_id)
+        account_link_dialogs.open_sign_up_link(self, self.session, household_id)
 
     def _tab_changed(self, index: int) -> None:
         if index == 1 and self.reviews is None:
-            self.reviews = _review_panel(self.session, self)
+            self.reviews = SignUpReviewPanel(self.session, self)
             self.tabs.blockSignals(True)
             self.tabs.removeTab(1)
             self.tabs.insertTab(1, self.reviews, "Sign-up re&views")
@@ -664,32 +657,6 @@ def open_portal_accounts(parent: QWidget | None, session: StaffSession) -> Porta
     window.show()
     window.focus_search()
     return window
-
-
-def _account_links(function: str) -> Callable[..., Any] | None:
-    """A function of the account-link dialogs, or None while that module is not there."""
-    try:
-        from . import account_link_dialogs
-    except ImportError:
-        return None
-    return getattr(account_link_dialogs, function, None)
-
-
-def _review_panel(session: StaffSession, parent: QWidget) -> QWidget:
-    try:
-        from .sign_up_reviews import SignUpReviewPanel
-    except ImportError:
-        return _placeholder("The review queue of flagged sign-ups is not available yet.")
-    return SignUpReviewPanel(session, parent)
-
-
-def _placeholder(text: str) -> QWidget:
-    widget = QWidget()
-    layout = QVBoxLayout(widget)
-    label = QLabel(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    layout.addWidget(label)
-    return widget
 
 
 def _separator() -> QFrame:

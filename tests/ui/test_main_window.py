@@ -153,3 +153,20 @@ def test_audit_trail_lists_and_filters(qtbot, admin):
     assert row[1] == "root-admin" and "phone.region" in row[3] and "new: CA" in row[5]
     qtbot.keyClicks(dialog.filter, "zzz-nothing")
     assert dialog.proxy.rowCount() == 0
+
+
+def test_file_import_opens_the_import_wizard_for_those_who_may_import(qtbot, clerk,
+                                                                      supervisor):
+    from PySide6.QtWidgets import QApplication
+
+    from clerkdesk.ui.import_wizard import ImportWizard
+
+    clerk_window = _window(qtbot, clerk)
+    assert not _action(clerk_window, "Import portal users…").isEnabled()
+    window = _window(qtbot, supervisor)
+    action = _action(window, "Import portal users…")
+    assert action.isEnabled() and action.shortcut().toString() == "Ctrl+I"
+    action.trigger()
+    [wizard] = [w for w in QApplication.topLevelWidgets()
+                if isinstance(w, ImportWizard) and w.isVisible()]
+    wizard.close()
