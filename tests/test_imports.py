@@ -331,3 +331,81 @@ def test_household_search_finds_an_imported_user_name(supervisor, kennel, tmp_pa
                                                            "username": "Login"})))
     found = household_search.search(supervisor, "kennel.garcia")
     assert [row.id for row in found.rows] == [kennel[1003]]
+
+
+# --- the fast paths give what the full checks give -------------------------------------------
+
+ODD_TEXTS = ["  plain  ", "Ann", "ÅNGSTRÖM", "Cafe\u0301", "ｆｕｌｌ", "tab\there", "line\nbreak",
+             "del\x7fchar", " ", "", "x" * 40, "x" * 41, "x" * 101, "=cmd|'/c calc'!A0",
+             "Straße", "İstanbul", "K\u212a", "o'brien", "a" * 201, "B" * 10_001]
+ODD_EMAILS = ["ann@example.org", " Ann.O'Brien@Example.ORG ", "bob@localhost", "bob@host.test",
+              "bob@sub.invalid", "bob@x.local", "a..b@example.org", "ann@example", "user@[1.2.3.4]",
+              "josé@example.org", "ann@exämple.org", "ann@@example.org", "x" * 65 + "@e.org",
+              '"quoted"@example.org', "ann@home.arpa", "ann+tag@example.co.uk"]
+
+
+def test_row_checks_match_the_shared_text_and_email_checks():
+    from clerkdesk.services import validation
+    from clerkdesk.services.import_rows import RowChecker
+    from clerkdesk.services.usernames import normalise_username, username_key
+
+    def outcome(function, *arguments):
+        try:
+            return "ok", function(*arguments)
+        except ValidationError:
+            return "refused", None
+
+    headers = ("Client", "Login", "E-mail", "First Name")
+    source = imports.ImportFile("t.csv", "UTF-8", headers, [])
+    mapping = ColumnMapping({"client_id": "Client", "username": "Login", "email": "E-mail",
+                             "first_name": "First Name"})
+    checker = RowChecker(source, mapping, "US", one_login_per_household=True)
+    for number, text in enumerate(ODD_TEXTS, start=2):
+        row, problems, _ = checker._clean(number, [text, text, "", text])
+        problem_fields = {p.column for p in problems}
+        client = outcome(lambda t: validation.clean_text("client ID", t, max_length=40), text)
+        client = client if client != ("ok", "") else ("refused", None)  # must be filled
+        assert ("Client" not in problem_fields) == (client[0] == "ok"), text
+        login = outcome(normalise_username, text)
+        assert ("Login" not in problem_fields) == (login[0] == "ok"), text
+        first = outcome(lambda t: validation.clean_text("name", t, max_length=100), text)
+        assert ("First Name" not in problem_fields) == (first[0] == "ok"), text
+        if row is not None:
+            assert (row.client_id, row.username, row.first_name) == (
+                client[1], login[1], first[1])
+            assert row.key == username_key(row.username)
+    for email in ODD_EMAILS:
+        expected = outcome(validation.normalise_email, "email", email.strip())
+        got = outcome(checker._email, email)
+        assert got[0] == expected[0], email
+        text = email.strip()
+        if got[0] == "ok" and len(text) <= 320 and text.isascii():
+            assert validation.is_valid_email(text) and got[1] == text, email
+
+
+def test_an_imported_user_name_gets_the_search_words_the_index_gives_it():
+    from clerkdesk.services import search_index
+    from clerkdesk.services.import_rows import ImportRow
+    from clerkdesk.services.usernames import username_key
+
+    names = ["kennel.garcia", "O'Brien-Family", "Nguyễn", "ÅSA", "...", "b" * 150,
+             "Ünïcødé " * 40, "bob"]
+    rows = [ImportRow(n, 7, str(n), name, username_key(name)) for n, name in enumerate(names)]
+    expected = {(7, kind, token) for name in names
+                for kind, token in search_index.tokens_for("", "", "", "", (), [name])}
+    made = imports._user_tokens(rows)
+    assert len(made) == len(set(made)) and set(made) == expected
+
+
+def test_the_import_puts_back_the_connections_checkpoint_setting(supervisor, kennel, tmp_path):
+    from peewee import SqliteDatabase
+
+    from clerkdesk.models import database
+    if not isinstance(database.obj, SqliteDatabase):
+        pytest.skip("a SQLite setting")
+    before = database.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0]
+    path = write(tmp_path, ["Client,Login", "1002,ng-family"])
+    assert run(supervisor, check(supervisor, path, ColumnMapping(
+        {"client_id": "Client", "username": "Login"})), skip_bad_rows=True).imported == 1
+    assert database.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+    assert WebAccount.get(WebAccount.username == "ng-family").household_id == kennel[1002]

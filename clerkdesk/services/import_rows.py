@@ -21,8 +21,9 @@ from clerkdesk.models import Household, Member, WebAccount, database
 
 from .errors import ValidationError
 from .households import normalise_phone
+from .usernames import MAX_LENGTH as USERNAME_MAX_LENGTH
 from .usernames import normalise_username, username_key
-from .validation import clean_text, fold_key, is_valid_email, normalise_email
+from .validation import clean_text, fold_key, is_plain_address, normalise_email
 
 # field -> label; the order is the order of the mapping page and the preview.
 FIELDS = {
@@ -63,6 +64,10 @@ HEADER_GUESSES = {
 OLD_BCRYPT = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _DELIMITERS = ",;\t|"
+# The longest each plain-text field may be, for `clean_text`'s fast path in `_field`.
+_TEXT_LIMITS = {"client_id": 40, "username": USERNAME_MAX_LENGTH, "first_name": 100,
+                "last_name": 100}
+_LONGEST_PLAIN_KEY = 200  # as `usernames.username_key`: longer keys are digests
 
 
 class ImportFileError(ValidationError):
@@ -305,6 +310,10 @@ class RowChecker:
         self.index = {name: source.headers.index(header)
                       for name, header in mapping.columns.items()}
         self.width = len(source.headers)
+        self.must_fill = mapping.must_fill
+        # (field, column index, cleaner, longest plain text or None), in mapping order
+        self.fields = [(name, self.index[name], _CLEANERS[name], _TEXT_LIMITS.get(name))
+                       for name in mapping.columns]
         self.keys_in_file: dict[str, int] = {}  # username key -> first row
         self.households_in_file: dict[int, int] = {}  # household -> first row
         self.rows_seen: dict[tuple[str, ...], int] = {}  # whole row -> first row
@@ -350,11 +359,18 @@ class RowChecker:
             problems.append(RowProblem(number, "(whole row)", shown(",".join(row[self.width:])),
                                        f"The row has {len(row)} cells but the header names "
                                        f"{self.width} columns (an unquoted comma?)."))
-        values = {}
-        for name in self.mapping.columns:
-            raw = row[self.index[name]] if self.index[name] < len(row) else ""
+        values, cells = {}, len(row)
+        for name, index, cleaner, limit in self.fields:
+            raw = row[index] if index < cells else ""
+            if limit is not None and raw.isascii() and raw.isprintable():
+                # Printable ASCII is NFC and has no control character: `clean_text` would
+                # only trim it and check its length.
+                text = raw.strip()
+                if text and len(text) <= limit:
+                    values[name] = text
+                    continue
             try:
-                values[name] = self._field(name, raw)
+                values[name] = self._field(name, raw, cleaner)
             except ValidationError as error:
                 problems.append(self._problem(number, name, raw, error.message))
         if not problems and values.get("password") and values.get("password_hash"):
@@ -363,8 +379,11 @@ class RowChecker:
                                           "keep one of them."))
         if problems:
             return None, problems, values.get("client_id", "")
-        return ImportRow(number, 0, values["client_id"], values["username"],
-                         username_key(values["username"]), values.get("email", ""),
+        username = values["username"]
+        key = (username.lower() if username.isascii() and len(username) <= _LONGEST_PLAIN_KEY
+               else username_key(username))  # NFKC and casefold of ASCII: lower()
+        return ImportRow(number, 0, values["client_id"], username, key,
+                         values.get("email", ""),
                          values.get("phone", ""), values.get("first_name", ""),
                          values.get("last_name", ""), values.get("password", ""),
                          values.get("password_hash", "")), [], values["client_id"]
@@ -372,11 +391,11 @@ class RowChecker:
     def _problem(self, number: int, name: str, raw: str, reason: str) -> RowProblem:
         return RowProblem(number, self.mapping.columns[name], shown(raw, name), reason)
 
-    def _field(self, name: str, raw: str) -> str:
-        if name in self.mapping.must_fill and not raw.strip():
+    def _field(self, name: str, raw: str, cleaner=None) -> str:
+        if name in self.must_fill and not raw.strip():
             raise ValidationError(name, f"The {FIELDS[name].lower()} is empty; every row needs "
                                   "one.")
-        return _CLEANERS[name](self, raw)
+        return (cleaner or _CLEANERS[name])(self, raw)
 
     def _against_others(self, row: ImportRow, cells: list[str], found: "_Lookups"
                         ) -> list[RowProblem]:
@@ -432,13 +451,15 @@ class RowChecker:
         text = raw.strip()
         if not text:
             return ""
-        if len(text) <= 320 and text.isascii() and is_valid_email(text):
+        plain = len(text) <= 320 and text.isascii()
+        if plain and is_plain_address(text):
             return text
         try:
-            return normalise_email("email", text)
+            normalised = normalise_email("email", text)
         except ValidationError as error:  # the value is in its own column of the report
             why = error.message.rpartition("valid email address: ")[2]
             raise ValidationError("email", f"Not a valid email address: {why}") from None
+        return text if plain else normalised
 
     def _phone(self, raw: str) -> str:
         """The number as the file has it, once it is known to be a phone number. It is only
@@ -512,18 +533,27 @@ class _Lookups:
                              Member.phone_digits), Member.household, ids):
                 # casefold, not fold_key: both sides are NFC already (clean_text), and
                 # NFKC on every member's name would cost more than the query.
-                members.setdefault(household, []).append(
-                    (member, first.casefold(), last.casefold(), digits))
+                person = (member, first.casefold(), last.casefold(), digits)
+                people = members.get(household)
+                if people is None:
+                    members[household] = [person]
+                else:
+                    people.append(person)
         return cls(households, taken, accounts, members)
 
     def member_for(self, row: ImportRow) -> int | None:
         """The household's member this login is for, when the row names exactly one."""
-        people = self.members.get(row.household_id, [])
-        digits = "".join(c for c in row.phone if c.isdigit())
+        people = self.members.get(row.household_id)
+        if not people:
+            return None
+        digits = "".join(c for c in row.phone if c.isdigit()) if row.phone else ""
+        if digits:
+            matches = [p[0] for p in people if p[3] == digits]
+            if len(matches) == 1:
+                return matches[0]
         first, last = row.first_name.casefold(), row.last_name.casefold()
-        for wanted in (lambda p: digits and p[3] == digits,
-                       lambda p: (first or last) and (p[1], p[2]) == (first, last)):
-            matches = [p[0] for p in people if wanted(p)]
+        if first or last:
+            matches = [p[0] for p in people if p[1] == first and p[2] == last]
             if len(matches) == 1:
                 return matches[0]
         return None
