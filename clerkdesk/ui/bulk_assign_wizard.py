@@ -38,6 +38,7 @@ from clerkdesk.services.username_rules import NameParts, RuleProblem, compile_ru
 from .background import run_in_background
 from .exceptions_report import ExceptionsReportDialog, plain_table
 from .forms import small_note
+from .job_dialog import time_left
 from .messages import error_text, show_error
 from .table_model import RowTableModel
 
@@ -421,14 +422,8 @@ class RunPage(QWizardPage):
             self.first_done = progress.done  # a resumed run: the ETA counts this session only
         self.progress.setMaximum(max(progress.total, 1))
         self.progress.setValue(progress.done)
-        self.status.setText(progress.message + self._eta(progress))
-
-    def _eta(self, progress: Progress) -> str:
-        done_now = progress.done - (self.first_done or 0)
-        if done_now <= 0 or progress.done >= progress.total:
-            return ""
-        left = int((time.monotonic() - self.started) / done_now * (progress.total - progress.done))
-        return f"\nAbout {left // 60}:{left % 60:02d} left"
+        self.status.setText(progress.message
+                            + time_left(self.started, progress, self.first_done or 0))
 
     def cancel(self) -> None:
         if self.token is not None:

@@ -46,6 +46,7 @@ from clerkdesk.services.session import StaffSession
 from .background import run_in_background
 from .exceptions_report import plain_table
 from .forms import small_note
+from .job_dialog import time_left
 from .messages import error_text, show_error
 from .table_model import RowTableModel
 
@@ -492,7 +493,7 @@ class RunPage(QWizardPage):
     def _progress(self, progress: Progress) -> None:
         self.progress.setMaximum(max(progress.total, 1))
         self.progress.setValue(progress.done)
-        self.status.setText(progress.message + _eta(self.started, progress))
+        self.status.setText(progress.message + time_left(self.started, progress))
 
     def cancel(self) -> None:
         if self.token is not None:
@@ -518,13 +519,6 @@ class RunPage(QWizardPage):
 
     def isComplete(self) -> bool:
         return self.wizard_.result is not None
-
-
-def _eta(started: float, progress: Progress) -> str:
-    if not progress.done or progress.done >= progress.total:
-        return ""
-    left = int((time.monotonic() - started) / progress.done * (progress.total - progress.done))
-    return f"\nAbout {left // 60}:{left % 60:02d} left"
 
 
 class DonePage(QWizardPage):

@@ -12,6 +12,16 @@ from .background import run_in_background
 from .messages import show_error
 
 
+def time_left(started: float, progress: Progress, done_before: int = 0) -> str:
+    """"About M:SS left" from the pace since `started`; `done_before` is what a resumed run
+    had already done then, so the pace counts this session's work only."""
+    done_now = progress.done - done_before
+    if done_now <= 0 or progress.done >= progress.total:
+        return ""
+    left = int((time.monotonic() - started) / done_now * (progress.total - progress.done))
+    return f"\nAbout {left // 60}:{left % 60:02d} left"
+
+
 class JobDialog(QProgressDialog):
     """Run `job` while showing its progress; `exec()` returns once it has finished."""
 
@@ -33,14 +43,8 @@ class JobDialog(QProgressDialog):
     def _progress(self, progress: Progress) -> None:
         self.setMaximum(max(progress.total, 1))
         self.setValue(progress.done)
-        self.setLabelText(f"{self.job.title}: {progress.message}{self._eta(progress)}")
-
-    def _eta(self, progress: Progress) -> str:
-        if not progress.done or progress.done >= progress.total:
-            return ""
-        elapsed = time.monotonic() - self.started
-        left = int(elapsed / progress.done * (progress.total - progress.done))
-        return f"\nAbout {left // 60}:{left % 60:02d} left"
+        self.setLabelText(f"{self.job.title}: {progress.message}"
+                          f"{time_left(self.started, progress)}")
 
     def _cancel(self) -> None:
         self.token.cancel()
