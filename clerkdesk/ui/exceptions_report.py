@@ -5,10 +5,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -25,7 +23,8 @@ from clerkdesk.services.bulk_assign import RunView
 from clerkdesk.services.bulk_report import HEADERS, ExceptionRow
 from clerkdesk.services.session import StaffSession
 
-from .report_document import landscape_layout, print_document, report_document, write_pdf
+from .report_actions import ask_save_path, preview_report
+from .report_document import write_pdf
 from .table_model import RowTableModel
 from .web_details import WebDetailsDialog
 
@@ -139,31 +138,21 @@ class ExceptionsReportDialog(QDialog):
         return bulk_report.report_html(self.title, self.subtitle, self.model.exceptions)
 
     def print_preview(self) -> None:
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setPageLayout(landscape_layout())
-        preview = QPrintPreviewDialog(printer, self)
-        document = report_document(self.html())
-        preview.paintRequested.connect(lambda device: print_document(document, device))
-        preview.exec()
+        preview_report(self, self.html())
 
     def save_pdf(self) -> None:
-        path = self._ask_path("Save the exceptions as PDF", "PDF files (*.pdf)", ".pdf")
+        path = ask_save_path(self, "Save the exceptions as PDF", "exceptions.pdf",
+                             "PDF files (*.pdf)")
         if path is not None:
             write_pdf(self.html(), path)
             self._saved(path)
 
     def save_csv(self) -> None:
-        path = self._ask_path("Save the exceptions as CSV", "CSV files (*.csv)", ".csv")
+        path = ask_save_path(self, "Save the exceptions as CSV", "exceptions.csv",
+                             "CSV files (*.csv)")
         if path is not None:
             bulk_report.write_csv(self.model.exceptions, path)
             self._saved(path)
-
-    def _ask_path(self, caption: str, kinds: str, suffix: str) -> Path | None:
-        name, _ = QFileDialog.getSaveFileName(self, caption, f"exceptions{suffix}", kinds)
-        if not name:
-            return None
-        path = Path(name)
-        return path if path.suffix.lower() == suffix else path.with_suffix(suffix)
 
     def _saved(self, path: Path) -> None:
         QMessageBox.information(self, self.title, f"Saved {len(self.model.rows):,} exceptions "

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSizeF, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QPagedPaintDevice, QTextDocument
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrintPreviewDialog
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -34,7 +33,8 @@ from clerkdesk.services.session import StaffSession
 from .exceptions_report import SORT_ROLE, plain_table, sort_key
 from .job_dialog import run_job
 from .messages import show_error
-from .report_document import landscape_layout, print_document, report_document, write_pdf
+from .report_actions import ask_save_path, preview_report
+from .report_document import report_document, write_pdf
 from .table_model import RowTableModel
 
 LETTER_FONT_POINTS = 11
@@ -195,16 +195,16 @@ class NoEmailReportDialog(QDialog):
         return mailing_reports.report_html(self.title, subtitle, shown)
 
     def print_preview(self) -> None:
-        _preview(self, self.html())
+        preview_report(self, self.html())
 
     def save_pdf(self) -> None:
-        path = _ask_path(self, "Save the report as PDF", "no-email.pdf", "PDF files (*.pdf)")
+        path = ask_save_path(self, "Save the report as PDF", "no-email.pdf", "PDF files (*.pdf)")
         if path is not None:
             write_pdf(self.html(), path)
             _saved(self, self.title, path)
 
     def save_csv(self) -> None:
-        path = _ask_path(self, "Save the report as CSV", "no-email.csv", "CSV files (*.csv)")
+        path = ask_save_path(self, "Save the report as CSV", "no-email.csv", "CSV files (*.csv)")
         if path is not None:
             mailing_reports.write_csv(path, self.shown_rows())
             _saved(self, self.title, path)
@@ -342,17 +342,17 @@ class MailingSummaryDialog(QDialog):
         return mailing_reports.summary_html(self.report)
 
     def print_preview(self) -> None:
-        _preview(self, self.html())
+        preview_report(self, self.html())
 
     def save_pdf(self) -> None:
-        path = _ask_path(self, "Save the summary as PDF", f"mailing-{self.report.mailing_id}"
+        path = ask_save_path(self, "Save the summary as PDF", f"mailing-{self.report.mailing_id}"
                          ".pdf", "PDF files (*.pdf)")
         if path is not None:
             write_pdf(self.html(), path)
             _saved(self, self.title, path)
 
     def save_csv(self) -> None:
-        path = _ask_path(self, "Save the failed messages as CSV", f"mailing-"
+        path = ask_save_path(self, "Save the failed messages as CSV", f"mailing-"
                          f"{self.report.mailing_id}-failures.csv", "CSV files (*.csv)")
         if path is not None:
             mailing_reports.write_failures_csv(path, self.report)
@@ -363,24 +363,6 @@ class MailingSummaryDialog(QDialog):
 
 
 # --- shared -----------------------------------------------------------------------------------
-
-def _preview(parent: QWidget, html: str) -> None:
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    printer.setPageLayout(landscape_layout())
-    preview = QPrintPreviewDialog(printer, parent)
-    document = report_document(html)
-    preview.paintRequested.connect(lambda device: print_document(document, device))
-    preview.exec()
-
-
-def _ask_path(parent: QWidget, caption: str, name: str, kinds: str) -> Path | None:
-    chosen, _ = QFileDialog.getSaveFileName(parent, caption, name, kinds)
-    if not chosen:
-        return None
-    suffix = Path(name).suffix
-    path = Path(chosen)
-    return path if path.suffix.lower() == suffix else path.with_suffix(suffix)
-
 
 def _saved(parent: QWidget, title: str, path: Path) -> None:
     QMessageBox.information(parent, title, f"Saved to {path}.")
