@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
@@ -28,6 +27,7 @@ from clerkdesk.services.session import StaffSession
 from .household_editor import HouseholdEditor
 from .household_model import HouseholdSearchModel
 from .messages import error_text
+from .search_box import SearchBox
 from .web_details import WebDetailsDialog
 
 
@@ -41,24 +41,6 @@ class ResultsView(QTableView):
         super().keyPressEvent(event)
 
 
-class SearchBox(QLineEdit):
-    """Down or Enter moves into the results, so the keyboard alone does everything."""
-
-    def __init__(self, results: QTableView) -> None:
-        super().__init__()
-        self.results = results
-
-    def keyPressEvent(self, event) -> None:
-        if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter) \
-                and self.results.model().rowCount():
-            self.results.setFocus()
-            self.results.selectRow(0)
-            if event.key() != Qt.Key.Key_Down:
-                self.results.activated.emit(self.results.currentIndex())
-            return
-        super().keyPressEvent(event)
-
-
 class HouseholdMaintenanceWindow(QMainWindow):
     def __init__(self, session: StaffSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,7 +49,7 @@ class HouseholdMaintenanceWindow(QMainWindow):
         self.dirty = False
         self.model = HouseholdSearchModel(session)
         self.results = ResultsView()
-        self.search_box = SearchBox(self.results)
+        self.search_box = SearchBox(self.results, enter_opens=True)
         self.count = QLabel()
         self.editor = HouseholdEditor(session)
         self.problem = QLabel()

@@ -42,6 +42,7 @@ from . import account_link_dialogs
 from .background import call_in_background
 from .forms import FormDialog, small_note
 from .messages import error_text, show_error
+from .search_box import SearchBox
 from .sign_up_reviews import SignUpReviewPanel
 from .table_model import RowTableModel
 from .web_details import WebDetailsDialog
@@ -197,21 +198,6 @@ class AccountsView(QTableView):
             self.open_requested.emit()
             return
         super().mouseDoubleClickEvent(event)
-
-
-class SearchBox(QLineEdit):
-    """Down moves into the list, so the keyboard alone does everything."""
-
-    def __init__(self, results: QTableView) -> None:
-        super().__init__()
-        self.results = results
-
-    def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Down and self.results.model().rowCount():
-            self.results.setFocus()
-            self.results.selectRow(0)
-            return
-        super().keyPressEvent(event)
 
 
 class EmailDialog(FormDialog):
