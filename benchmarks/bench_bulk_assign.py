@@ -65,11 +65,9 @@ import os
 from pathlib import Path
 
 CACHE = Path("/tmp/clerkdesk-bench-bulk")
-os.environ.update({"QT_QPA_PLATFORM": "offscreen", "CLERKDESK_BCRYPT_COST": "4",
-                   "CLERKDESK_DATA_DIR": str(CACHE / "data"),
-                   "XDG_DATA_HOME": str(CACHE / "xdg"), "XDG_CONFIG_HOME": str(CACHE / "config"),
-                   "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"})
-os.environ.pop("CLERKDESK_DATABASE_URL", None)
+from benchkit import use_private_folders
+
+use_private_folders(CACHE, offscreen=True)
 
 import argparse
 import cProfile

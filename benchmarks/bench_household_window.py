@@ -50,11 +50,9 @@ import tempfile
 from pathlib import Path
 
 WORK = Path(tempfile.mkdtemp(prefix="clerkdesk-bench-window-"))
-os.environ.update({"QT_QPA_PLATFORM": "offscreen", "CLERKDESK_BCRYPT_COST": "4",
-                   "CLERKDESK_DATA_DIR": str(WORK / "data"),
-                   "XDG_CONFIG_HOME": str(WORK / "config"), "XDG_DATA_HOME": str(WORK / "xdg"),
-                   "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"})
-os.environ.pop("CLERKDESK_DATABASE_URL", None)
+from benchkit import use_private_folders
+
+use_private_folders(WORK, offscreen=True)
 
 import argparse
 import cProfile

@@ -28,10 +28,9 @@ import os
 from pathlib import Path
 
 CACHE = Path("/tmp/clerkdesk-bench-import")
-os.environ.update({"CLERKDESK_BCRYPT_COST": "4", "CLERKDESK_DATA_DIR": str(CACHE / "data"),
-                   "XDG_DATA_HOME": str(CACHE / "xdg"), "XDG_CONFIG_HOME": str(CACHE / "config"),
-                   "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"})
-os.environ.pop("CLERKDESK_DATABASE_URL", None)
+from benchkit import use_private_folders
+
+use_private_folders(CACHE)
 
 import argparse
 import csv

@@ -72,11 +72,9 @@ import tempfile
 from pathlib import Path
 
 PRIVATE = Path(tempfile.mkdtemp(prefix="clerkdesk-bench-outbox-"))
-os.environ.update({"CLERKDESK_BCRYPT_COST": "4", "CLERKDESK_DATA_DIR": str(PRIVATE / "data"),
-                   "XDG_DATA_HOME": str(PRIVATE / "xdg"),
-                   "XDG_CONFIG_HOME": str(PRIVATE / "config"),
-                   "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"})
-os.environ.pop("CLERKDESK_DATABASE_URL", None)
+from benchkit import use_private_folders
+
+use_private_folders(PRIVATE)
 
 import argparse
 import atexit

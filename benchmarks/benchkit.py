@@ -11,6 +11,18 @@ from pathlib import Path
 SQLITE_SIDE_FILES = ("-wal", "-shm")
 
 
+def use_private_folders(folder: Path, offscreen: bool = False) -> None:
+    """Point ClerkDesk's data, settings and keyring at `folder`, at a low bcrypt cost, away
+    from any configured database. Call it before clerkdesk (or Qt) is imported."""
+    os.environ.update({"CLERKDESK_BCRYPT_COST": "4", "CLERKDESK_DATA_DIR": str(folder / "data"),
+                       "XDG_DATA_HOME": str(folder / "xdg"),
+                       "XDG_CONFIG_HOME": str(folder / "config"),
+                       "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"})
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ.pop("CLERKDESK_DATABASE_URL", None)
+
+
 def time_hashes(samples: int, recipe) -> list[float]:
     """Seconds for each of `samples` single hashes with clerkdesk's `hash_secret`: the
     bcrypt limit a bulk benchmark compares its throughput with."""
