@@ -26,11 +26,12 @@ from clerkdesk.services.session import StaffSession
 from .bulk_assign import add_bulk_assign_command
 from .import_users import add_import_command
 from .mail import add_mail_commands
+from .portal_serve import add_portal_commands
 from .terminal import ProgressBar, read_new_secret, read_sign_in_password
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_PERMISSION = 1, 2, 3
 COMMANDS = frozenset({"init", "db", "demo", "staff", "settings", "role", "account", "email", "mail",
-                      "bulk-assign", "import"})
+                      "bulk-assign", "import", "portal"})
 Handler = Callable[[argparse.Namespace, StaffSession | None], int]
 
 
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bulk_assign_command(commands)
     add_mail_commands(commands)
     add_import_command(commands)
+    add_portal_commands(commands)
     return parser
 
 

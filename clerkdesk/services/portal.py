@@ -18,6 +18,8 @@ from clerkdesk.models import Household, Member, WebAccount, database, utcnow
 from . import audit, case_notes, email_templates, passwords, search_index, tokens
 from . import sign_up as sign_ups
 from .account_links import (  # noqa: F401 - the link flows are part of the portal's API
+    SIGN_IN,
+    SIGN_UP,
     LinkRefused,
     LinkSignIn,
     redeem_login_link,
@@ -39,7 +41,7 @@ from .account_store import (
 from .contact_logins import login_id_from_typed
 from .email_delivery import DeliveryError, OutgoingEmail, deliver
 from .errors import ClerkDeskError, ValidationError
-from .household_passwords import check_new_password, recipe
+from .household_passwords import MAX_LENGTH, check_new_password, recipe
 from .settings import PolicyView, bcrypt_cost, get_setting, password_policy
 from .usernames import normalise_username
 from .validation import normalise_email
@@ -49,6 +51,8 @@ PORTAL = "portal"
 WRONG_MESSAGE = "The user name or password is not correct."
 FORGOT_USERNAME_ANSWER = ("If that email address is on file, we have sent it the user names "
                           "linked to it. Check your spam folder if it does not arrive.")
+SELF_CHANGE_OFF = ("Changing your user name or password online is turned off. "
+                   "Please contact the front desk.")
 FORGOT_PASSWORD_ANSWER = ("If that user name exists and has an email address on file, we have "
                           "sent it a link to reset the password.")
 
@@ -105,19 +109,60 @@ def change_credentials(username: str, current_password: str, new_username: str,
     if not result.signed_in:
         raise PortalRefusal(result.message)
     account = account_by_id(result.account_id)
-    if not account.must_change and not get_setting("portal.allow_self_change"):
-        raise PortalRefusal("Changing your user name or password online is turned off. "
-                            "Please contact the front desk.")
+    if not account.must_change and not self_change_allowed():
+        raise PortalRefusal(SELF_CHANGE_OFF)
+    keeping_assigned = account.must_change and new_password == current_password
+    return _store_chosen(account, new_username, new_password, confirm, keeping_assigned)
+
+
+def first_login_change(account_id: int, new_username: str, new_password: str,
+                       confirm: str | None = None) -> LoginResult:
+    """The first-login change for a household the portal has already signed in (by password
+    or by a sign-in link), so it need not type the assigned PIN twice. Only an account that
+    must change may use it; entering the assigned password again keeps it (seed 001)."""
+    account = account_by_id(account_id)
+    if not account.must_change or account.status != "active" or account.locked:
+        raise PortalRefusal("Your sign-in details cannot be changed here. Sign in again.")
+    keeping_assigned = (isinstance(new_password, str) and len(new_password) <= MAX_LENGTH
+                        and passwords.verify_secret(new_password, account.password_hash))
+    return _store_chosen(account, new_username, new_password, confirm, keeping_assigned)
+
+
+def self_change_allowed() -> bool:
+    """Whether households may change their user name and password after the first login."""
+    return bool(get_setting("portal.allow_self_change"))
+
+
+@dataclass(frozen=True)
+class PortalHome:
+    """What the signed-in landing page shows: never a secret, never another household."""
+    username: str
+    household_name: str
+    members: tuple[str, ...]
+    must_change: bool
+
+
+def home(account_id: int) -> PortalHome:
+    account = account_by_id(account_id)
+    household = Household.get_by_id(account.household_id)
+    members = (Member.select(Member.first_name, Member.last_name)
+               .where(Member.household == household.id)
+               .order_by(Member.is_primary.desc(), Member.last_name, Member.first_name, Member.id))
+    names = tuple(f"{m.first_name} {m.last_name}".strip() for m in members)
+    return PortalHome(account.username, household.name, names, bool(account.must_change))
+
+
+def _store_chosen(account: WebAccount, new_username: str, new_password: str,
+                  confirm: str | None, keeping_assigned: bool) -> LoginResult:
     new_username = normalise_username(new_username)
     confirm = new_password if confirm is None else confirm
-    keeping_assigned = account.must_change and new_password == current_password
     if not keeping_assigned:
         check_new_password(new_password, confirm, new_username, password_policy())
     elif new_password != confirm:
         raise ValidationError("confirm", "The passwords do not match.")
     hashed = hash_for(new_password, password_policy())
     with database.atomic():
-        account = account_by_id(result.account_id)
+        account = account_by_id(account.id)
         account.username_key = claim_username(account, new_username)
         account.username = new_username
         store_secret(account, hashed, must_change=False, source="owner")
@@ -185,6 +230,18 @@ def sign_up(first_name: str, last_name: str, email: str, phone: str, postal_code
     000). The rules live in `sign_up`; see there for the matching and its thresholds."""
     return sign_ups.sign_up(first_name, last_name, email, phone, postal_code, birth_date,
                             username, password, confirm)
+
+
+def link_is_usable(kind: str, token: object) -> bool:
+    """Whether a reset, sign-up or sign-in link can still be used, so the page can say so
+    before the household types anything. Looking does not use the link up."""
+    if kind not in (RESET, SIGN_UP, SIGN_IN):
+        raise ValueError(f"unknown link kind {kind!r}")
+    try:
+        tokens.find_valid(kind, token)
+    except tokens.InvalidToken:
+        return False
+    return True
 
 
 # --- sign-in steps --------------------------------------------------------------------------

@@ -1,0 +1,30 @@
+"""Single-use links from emails (reset, sign-in, sign-up).
+
+Their secret arrives in the address bar once: the first visit moves it into the signed
+session cookie and redirects to the same page without it, so it never lingers in the
+browser's history, a server log or a Referer.
+"""
+
+from flask import redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from clerkdesk.services.tokens import InvalidToken
+
+MAX_SECRET = 200  # real secrets are 43 characters; anything longer is not one of ours
+
+
+def move_secret_out_of_url(page: str) -> Response | None:
+    """On the first visit, keep the link's secret under `page` in the session and redirect
+    to the clean address; None when there is nothing to move."""
+    secret = request.args.get("token")
+    if request.method != "GET" or secret is None:
+        return None
+    session[page] = secret[:MAX_SECRET]
+    return redirect(url_for(f"{request.blueprint}.{page}"))
+
+
+def dead_link(page: str) -> tuple[str, int]:
+    """The page for a link that was used, expired or mistyped (410 Gone)."""
+    session.pop(page, None)
+    return render_template("message.html", title="This link cannot be used",
+                           message=InvalidToken().args[0], show_forgot=True), 410

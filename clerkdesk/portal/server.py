@@ -1,0 +1,82 @@
+"""Serving the portal with waitress, a production WSGI server that needs no compiler.
+
+TLS belongs to the reverse proxy in front (nginx, Caddy, a load balancer); name it with
+`trusted_proxy` and the portal sees HTTPS, marks its cookie `Secure` and sends HSTS.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from flask import Flask
+from waitress.server import create_server
+
+from clerkdesk.services import portal_sessions
+
+from .app import DEFAULT_LIMIT, create_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8  # bcrypt runs outside the GIL: threads keep every core hashing
+    limit: str = DEFAULT_LIMIT
+    trusted_proxy: str | None = None
+    organisation: str = ""
+
+
+class RunningPortal:
+    """A portal server on a background thread (tests, benchmarks, screenshots)."""
+
+    def __init__(self, app: Flask, options: ServeOptions) -> None:
+        self.app = app
+        self.server = create_server(app, **_waitress_settings(options))
+        self.thread = threading.Thread(target=self.server.run, name="portal-server",
+                                       daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.server.effective_host}:{self.server.effective_port}"
+
+    def __enter__(self) -> "RunningPortal":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.close()
+        self.thread.join(timeout=5)
+        self.app.extensions["clerkdesk_background"].shutdown()
+
+
+def build(options: ServeOptions, *, secret_key: str | None = None) -> Flask:
+    removed = portal_sessions.purge_expired()
+    if removed:
+        log.info("Removed %s ended portal sessions", removed)
+    return create_app(limit=options.limit, organisation=options.organisation,
+                      secret_key=secret_key)
+
+
+def serve(options: ServeOptions) -> None:
+    """Serve until interrupted."""
+    server = create_server(build(options), **_waitress_settings(options))
+    log.info("ClerkDesk portal on http://%s:%s", server.effective_host, server.effective_port)
+    print(f"ClerkDesk portal: http://{options.host}:{server.effective_port}  (Ctrl+C stops)",
+          flush=True)
+    server.run()
+
+
+def _waitress_settings(options: ServeOptions) -> dict[str, object]:
+    settings: dict[str, object] = {
+        "host": options.host, "port": options.port, "threads": options.threads,
+        "ident": "ClerkDesk", "max_request_body_size": 1024 * 1024,
+        "expose_tracebacks": False,
+    }
+    if options.trusted_proxy:
+        settings.update(trusted_proxy=options.trusted_proxy, trusted_proxy_count=1,
+                        trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto",
+                                               "x-forwarded-host", "x-forwarded-port"},
+                        clear_untrusted_proxy_headers=True)
+    return settings

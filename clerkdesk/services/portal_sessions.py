@@ -1,0 +1,84 @@
+"""Signed-in sessions of the web portal, kept on the server so that signing out, changing
+credentials or a clerk's disable really ends them.
+
+A session is a single-use-style token (services.tokens, kind "session"): the browser holds
+the secret inside its signed cookie, the database holds only its SHA-256. The portal asks
+`current` on every request; a session ends when it expires, when the household signs out,
+and when the account's credentials change (`end_all`).
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from clerkdesk.models import Token, WebAccount, database, utcnow
+from clerkdesk.models.secret_store import get_secret, set_secret
+
+from . import tokens
+
+SESSION = "session"  # token kind
+LIFETIME = timedelta(hours=12)  # absolute; the portal's cookie adds an idle timeout
+SIGNING_KEY_NAME = "portal-cookie-signing-key"
+
+
+@dataclass(frozen=True)
+class PortalSession:
+    account_id: int
+    must_change: bool
+
+
+def start(account_id: int) -> str:
+    """A new session for the account; its secret goes into the browser's cookie only."""
+    with database.atomic():
+        return tokens.issue(SESSION, LIFETIME, account_id=account_id)
+
+
+def current(secret: object) -> PortalSession | None:
+    """The live session for `secret`, or None (ended, expired, unknown, or the account was
+    disabled or locked by the front desk since)."""
+    if not isinstance(secret, str):
+        return None
+    try:
+        token = tokens.find_valid(SESSION, secret)
+    except tokens.InvalidToken:
+        return None
+    account = WebAccount.get_or_none(WebAccount.id == token.web_account_id)
+    if account is None or account.status != "active" or account.locked:
+        return None
+    return PortalSession(account.id, bool(account.must_change))
+
+
+def end(secret: object) -> None:
+    """Sign out: the session's secret stops working at once."""
+    if not isinstance(secret, str):
+        return
+    try:
+        token = tokens.find_valid(SESSION, secret)
+    except tokens.InvalidToken:
+        return
+    with database.atomic():
+        tokens.use(token)
+
+
+def end_all(account_id: int) -> None:
+    """End every session of the account, e.g. after its credentials changed."""
+    with database.atomic():
+        tokens.void_for_account(account_id, SESSION)
+
+
+def purge_expired() -> int:
+    """Forget sessions that can no longer be used; returns how many were removed."""
+    with database.atomic():
+        return Token.delete().where(
+            (Token.kind == SESSION)
+            & ((Token.expires_at <= utcnow()) | Token.used_at.is_null(False))).execute()
+
+
+def signing_key() -> str:
+    """The key that signs the portal's cookies, kept in the OS keyring (decision 4) so that
+    sessions survive a restart and several portal processes agree on it."""
+    key = get_secret(SIGNING_KEY_NAME)
+    if not key:
+        key = secrets.token_urlsafe(48)
+        set_secret(SIGNING_KEY_NAME, key)
+    return key
