@@ -5,7 +5,7 @@ session cookie and redirects to the same page without it, so it never lingers in
 browser's history, a server log or a Referer.
 """
 
-from flask import redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
 from clerkdesk.services.tokens import InvalidToken
@@ -20,7 +20,7 @@ def move_secret_out_of_url(page: str) -> Response | None:
     if request.method != "GET" or secret is None:
         return None
     session[page] = secret[:MAX_SECRET]
-    return redirect(url_for(f"{request.blueprint}.{page}"))
+    return redirect(request.path)
 
 
 def dead_link(page: str) -> tuple[str, int]:
