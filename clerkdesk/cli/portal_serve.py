@@ -43,8 +43,6 @@ def serve_command(args: argparse.Namespace, actor: object) -> int:
     try:
         serve(ServeOptions(args.host, args.port, args.threads, args.limit, args.trusted_proxy,
                            args.organisation))
-    except KeyboardInterrupt:
-        print("Portal stopped.")
     except OSError as error:
         print(f"clerkdesk: cannot listen on {args.host}:{args.port}: {error.strerror}")
         return 1

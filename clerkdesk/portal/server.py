@@ -14,6 +14,7 @@ from waitress.server import create_server
 from clerkdesk.services import portal_sessions
 
 from .app import DEFAULT_LIMIT, create_app
+from .background import EXTENSION
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class RunningPortal:
     def __exit__(self, *exc_info: object) -> None:
         self.server.close()
         self.thread.join(timeout=5)
-        self.app.extensions["clerkdesk_background"].shutdown()
+        self.app.extensions[EXTENSION].shutdown()
 
 
 def build(options: ServeOptions, *, secret_key: str | None = None) -> Flask:
@@ -60,12 +61,17 @@ def build(options: ServeOptions, *, secret_key: str | None = None) -> Flask:
 
 
 def serve(options: ServeOptions) -> None:
-    """Serve until interrupted."""
-    server = create_server(build(options), **_waitress_settings(options))
+    """Serve until Ctrl+C (waitress ends its loop on the interrupt and returns)."""
+    app = build(options)
+    server = create_server(app, **_waitress_settings(options))
     log.info("ClerkDesk portal on http://%s:%s", server.effective_host, server.effective_port)
     print(f"ClerkDesk portal: http://{options.host}:{server.effective_port}  (Ctrl+C stops)",
           flush=True)
-    server.run()
+    try:
+        server.run()
+    finally:
+        app.extensions[EXTENSION].shutdown()  # emails already promised go out
+    print("Portal stopped.", flush=True)
 
 
 def _waitress_settings(options: ServeOptions) -> dict[str, object]:
