@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test screenshots benchmarks clean
+.PHONY: run test portal screenshots benchmarks clean
 
 $(INSTALLED): pyproject.toml scripts/ensure-system-libs
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(INSTALLED): pyproject.toml scripts/ensure-system-libs
 
 run: $(INSTALLED)
 	$(BIN)/python main.py --demo
+
+portal: $(INSTALLED)
+	$(BIN)/python main.py portal serve --demo
 
 test: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from clerkdesk.cli import portal_serve
+from clerkdesk.models import Household
+from clerkdesk.services import database, demo, portal
+from clerkdesk.services.settings import get_setting
 from tests.cli_support import cli
 from tests.smtp_server import free_port
 
@@ -59,3 +63,15 @@ def test_a_port_in_use_is_a_clear_refusal(capsys, monkeypatch, db_url):
         status, out, _ = cli(capsys, monkeypatch, "--database", db_url, "portal", "serve",
                              "--port", str(port))
     assert status == 1 and f"cannot listen on 127.0.0.1:{port}" in out
+
+
+def test_the_demo_portal_has_a_documented_household_sign_in(capsys, monkeypatch, db_url):
+    monkeypatch.setattr(database, "demo_url", lambda: db_url)
+    monkeypatch.setattr(demo, "DEMO_HOUSEHOLDS", 20)
+    portal_serve._open_demo("http://127.0.0.1:8080")
+    username, password = demo.DEMO_PORTAL_SIGN_IN
+    assert f"Demo household sign-in: {username} / {password}" in capsys.readouterr().out
+    assert portal.authenticate(username, password).signed_in
+    portal_serve._open_demo("http://127.0.0.1:8080")  # a second start adds nothing
+    assert Household.select().count() == 20
+    assert get_setting("portal.url") == "http://127.0.0.1:8080"

@@ -6,7 +6,10 @@ from limits import parse
 
 from clerkdesk.portal.app import DEFAULT_LIMIT
 from clerkdesk.portal.server import ServeOptions, serve
-from clerkdesk.services import database
+from clerkdesk.services import database, demo
+from clerkdesk.services.jobs import CancelToken
+
+from .terminal import ProgressBar
 
 EPILOG = """\
 The portal uses the same database as the desktop program (--database, or the local SQLite
@@ -38,8 +41,7 @@ def add_portal_commands(commands) -> None:
 
 def serve_command(args: argparse.Namespace, actor: object) -> int:
     if args.demo:
-        database.close_database()
-        database.open_database(database.demo_url())
+        _open_demo(f"http://{args.host}:{args.port}")
     try:
         serve(ServeOptions(args.host, args.port, args.threads, args.limit, args.trusted_proxy,
                            args.organisation))
@@ -47,6 +49,19 @@ def serve_command(args: argparse.Namespace, actor: object) -> int:
         print(f"clerkdesk: cannot listen on {args.host}:{args.port}: {error.strerror}")
         return 1
     return 0
+
+
+def _open_demo(portal_url: str) -> None:
+    """The demo database, filled on first use as `make run` fills it, with a documented
+    household sign-in and emailed links that lead to this server."""
+    database.close_database()
+    database.open_database(database.demo_url())
+    if demo.needs_demo_data():
+        job = demo.start_demo(None, demo.DEMO_HOUSEHOLDS)
+        job.run(ProgressBar(job.title), CancelToken())
+    username, password = demo.ensure_demo_portal_account()
+    demo.point_demo_links_at(portal_url)
+    print(f"Demo household sign-in: {username} / {password}")
 
 
 def port_number(text: str) -> int:

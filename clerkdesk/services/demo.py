@@ -23,20 +23,23 @@ from clerkdesk.models import (
     PassType,
     SearchToken,
     StaffUser,
+    WebAccount,
     database,
 )
 
-from . import audit
+from . import audit, search_index
+from .account_store import account_by_username, claim_username, hash_for, save_account, store_secret
 from .bulk import bulk_insert
 from .errors import ValidationError
 from .jobs import CancelToken, Job, Progress, ProgressCallback
 from .permissions import ADMINISTRATOR, CLERK, SUPERVISOR, Permission, require
 from .search_index import TOKEN_FIELDS, tokens_for
 from .session import StaffSession
-from .settings import seed_value
+from .settings import get_setting, password_policy, seed_value
 from .staff import add_staff_unchecked
 
 MAX_HOUSEHOLDS = 2_000_000
+DEMO_HOUSEHOLDS = 3_000  # what a new demo database starts with (`make run`, `make portal`)
 _ADULT_DAYS = (25 * 365, 81 * 365)
 _CHILD_DAYS = (0, 21 * 365)
 _SIZE_WEIGHTS = (25, 55, 75, 90, 100)  # cumulative: 1 to 5 members
@@ -320,3 +323,33 @@ _NOT_PLAIN = re.compile(r"[^a-z0-9]+")
 
 def _plain(name: str) -> str:
     return _NOT_PLAIN.sub("", anyascii(name).lower())
+
+
+DEMO_PORTAL_SIGN_IN = ("demo-family", "portal-demo-pass")
+PRETEND_PORTAL = "https://portal.example.org"
+
+
+def ensure_demo_portal_account() -> tuple[str, str]:
+    """A documented household sign-in for trying the portal on the demo database (the
+    first household's), made once; returns (user name, password) as first set."""
+    username, password = DEMO_PORTAL_SIGN_IN
+    if account_by_username(username) is None:
+        household = Household.select().order_by(Household.id).first()
+        if household is None:
+            raise ValidationError("households", "Add demo households first.")
+        with database.atomic():
+            account = WebAccount(household=household, username=username,
+                                 username_key=claim_username(None, username))
+            save_account(account)
+            store_secret(account, hash_for(password, password_policy()), must_change=False,
+                         source="owner")
+            search_index.reindex(household.id)
+            audit.record(None, "demo.portal_account", "web_account", account.id, household.id)
+    return DEMO_PORTAL_SIGN_IN
+
+
+def point_demo_links_at(portal_url: str) -> None:
+    """Links in the demo's captured emails lead to the portal being served, not to the
+    pretend address a new demo database starts with."""
+    if get_setting("portal.url") == PRETEND_PORTAL:
+        seed_value("portal.url", portal_url)

@@ -15,7 +15,6 @@ from .job_dialog import run_job
 from .main_window import MainWindow
 from .sign_in import FirstRunDialog, SignInDialog
 
-DEMO_HOUSEHOLDS = 3000
 STYLESHEET = Path(__file__).resolve().parents[2] / "resources" / "clerkdesk.qss"
 
 
@@ -54,7 +53,7 @@ class Desk:
         kind = "SQLite" if info.kind == "sqlite" else "PostgreSQL"
         self.database_label = f"{kind} · {info.location}"
         if self.demo_mode and demo.needs_demo_data():
-            result = run_job(demo.start_demo(None, DEMO_HOUSEHOLDS))
+            result = run_job(demo.start_demo(None, demo.DEMO_HOUSEHOLDS))
             if result is None:
                 return False
         return True
