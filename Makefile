@@ -27,6 +27,7 @@ test: $(INSTALLED)
 
 screenshots: $(INSTALLED)
 	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python scripts/portal_screenshots.py
 
 benchmarks: $(INSTALLED)
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done

@@ -23,8 +23,9 @@ def move_secret_out_of_url(page: str) -> Response | None:
     return redirect(request.path)
 
 
-def dead_link(page: str) -> tuple[str, int]:
-    """The page for a link that was used, expired or mistyped (410 Gone)."""
+def dead_link(page: str, *, offer_forgot: bool = True) -> tuple[str, int]:
+    """The page for a link that was used, expired or mistyped (410 Gone); "Forgot your
+    password?" is offered only where the household has an account to recover."""
     session.pop(page, None)
     return render_template("message.html", title="This link cannot be used",
-                           message=InvalidToken().args[0], show_forgot=True), 410
+                           message=InvalidToken().args[0], show_forgot=offer_forgot), 410

@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 
 from flask import Flask
+from waitress import wasyncore
 from waitress.server import create_server
 
 from clerkdesk.services import portal_sessions
@@ -47,8 +48,12 @@ class RunningPortal:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.server.close()
+        # Closing only the listening socket would leave keep-alive connections serving, and
+        # closing sockets from this thread would pull them from under the loop's select():
+        # the loop thread closes everything itself, then its loop ends.
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
         self.thread.join(timeout=5)
+        self.server.task_dispatcher.shutdown()
         self.app.extensions[EXTENSION].shutdown()
 
 

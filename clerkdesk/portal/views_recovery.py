@@ -30,8 +30,7 @@ def forgot_username() -> str:
         return render_template("forgot_username.html", email=email,
                                problem=problem_from(error))
     run_later(lambda: portal.forgot_username(address))
-    return render_template("sent.html", title="Forgot user name",
-                           answer=portal.FORGOT_USERNAME_ANSWER)
+    return render_template("sent.html", answer=portal.FORGOT_USERNAME_ANSWER)
 
 
 @recovery.route("/forgot-password", methods=["GET", "POST"])
@@ -43,8 +42,7 @@ def forgot_password() -> str:
         return render_template("forgot_password.html", username="",
                                problem=Problem("Enter your user name.", "username"))
     run_later(lambda: portal.forgot_password(username))
-    return render_template("sent.html", title="Forgot password",
-                           answer=portal.FORGOT_PASSWORD_ANSWER)
+    return render_template("sent.html", answer=portal.FORGOT_PASSWORD_ANSWER)
 
 
 @recovery.route("/reset", methods=["GET", "POST"])

@@ -24,7 +24,7 @@ def sign_up_page() -> str | Response | tuple[str, int]:
         return moved
     invitation = session.get(PAGE)
     if invitation is not None and not portal.link_is_usable(portal.SIGN_UP, invitation):
-        return dead_link(PAGE)
+        return dead_link(PAGE, offer_forgot=False)
     if request.method == "GET":
         return _form(invitation, {})
     if invitation is not None:
@@ -52,7 +52,7 @@ def _accept_invitation(invitation: str) -> str | Response | tuple[str, int]:
         linked = portal.redeem_sign_up_link(invitation, field("username"), field("password"),
                                             field("confirm"))
     except InvalidToken:
-        return dead_link(PAGE)
+        return dead_link(PAGE, offer_forgot=False)
     except ClerkDeskError as error:
         return _form(invitation, {}, problem_from(error))
     signed_in.begin(linked.account_id)
