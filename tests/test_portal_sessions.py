@@ -103,7 +103,7 @@ def test_home_shows_the_household_and_its_members(assigned):
 
 
 def test_looking_at_a_link_does_not_use_it_up(account_with_reset_link):
-    account_id, secret = account_with_reset_link
+    _, secret = account_with_reset_link
     assert portal.link_is_usable(portal.RESET, secret)
     assert portal.link_is_usable(portal.RESET, secret)
     assert not portal.link_is_usable(portal.SIGN_UP, secret)  # a reset link is not a sign-up
