@@ -2,6 +2,7 @@
 password from the file anywhere afterwards. On SQLite and on PostgreSQL."""
 
 import csv
+import json
 import logging
 
 import bcrypt
@@ -229,6 +230,27 @@ def test_skip_mode_imports_the_good_rows(supervisor, kennel, tmp_path):
     assert '"file": "olr-users.csv"' in summary.details and '"imported": 2' in summary.details
     with pytest.raises(ValidationError, match="imported already"):
         imports.start_import(supervisor, checked, ImportOptions(skip_bad_rows=True))
+
+
+def test_each_imported_account_is_audited_with_its_user_name_and_file(supervisor, kennel,
+                                                                      tmp_path):
+    from clerkdesk.services import audit
+
+    path = write(tmp_path, ["Client,Login", '1001,"say ""hi"""', "1002,back\\slash",
+                            "1003,Nguyễn", "1004,plain.name"], name="old “portal”.csv")
+    run(supervisor, check(supervisor, path, ColumnMapping({"client_id": "Client",
+                                                           "username": "Login"})))
+    events = list(AuditEvent.select().where(AuditEvent.action == "web_account.import"))
+    accounts = {str(a.id): a for a in WebAccount.select()}
+    assert len(events) == len(accounts) == 4
+    for event in events:
+        account = accounts[event.entity_id]
+        assert (event.actor, event.entity, event.household_id) == (
+            "sam", "web_account", str(account.household_id))
+        assert event.details == json.dumps({"username": account.username,
+                                            "file": "old “portal”.csv"}, ensure_ascii=False)
+        assert not any(word in key for key in json.loads(event.details)
+                       for word in audit._SECRET_WORDS)
 
 
 def test_cancel_all_or_nothing_leaves_nothing(supervisor, kennel, tmp_path):
