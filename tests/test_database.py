@@ -201,7 +201,7 @@ def test_version_2_database_is_migrated_to_mailings(db_url):
     close_database()
     info = open_database(db_url)
     try:
-        assert info.schema_version == SCHEMA_VERSION == 5
+        assert info.schema_version == SCHEMA_VERSION == 6
         _assert_mailings_schema()
         [kept] = OutboxMessage.select()
         assert (kept.to_address, kept.channel, kept.rehearsal) == ("a@example.org", "email", False)
@@ -213,7 +213,7 @@ def test_version_1_database_is_migrated_to_bulk_assign_runs(db_url):
     _turn_back_into_version_1(db_url)
     info = open_database(db_url)
     try:
-        assert info.schema_version == SCHEMA_VERSION == 5
+        assert info.schema_version == SCHEMA_VERSION == 6
         _assert_mailings_schema()
         assert "pin_rule" in [c.name for c in database.get_columns("web_account")]
         assert database.table_exists("bulk_assign_run")
@@ -225,5 +225,59 @@ def test_version_1_database_is_migrated_to_bulk_assign_runs(db_url):
         household = Household.create(client_id="1", name="Migrated")
         account = WebAccount.create(household=household, username="m", username_key="m")
         assert WebAccount.get_by_id(account.id).pin_rule == ""
+    finally:
+        close_database()
+
+
+def _turn_back_into_version_5(db_url: str) -> None:
+    """A version-5 database: the Portal Accounts filter indexes without the household."""
+    open_database(db_url)
+    for name in ("status_username_key_household_id", "locked_username_key_household_id",
+                 "must_change_username_key_household_id", "not_delivered",
+                 "never_signed_in"):
+        database.execute_sql(f"DROP INDEX web_account_{name}")
+    for column in ("status", "locked", "must_change"):
+        database.execute_sql(f"CREATE INDEX web_account_{column}_username_key "
+                             f"ON web_account ({column}, username_key)")
+    database.execute_sql("CREATE INDEX web_account_not_delivered ON web_account (username_key) "
+                         "WHERE credentials_delivered_at IS NULL")
+    database.execute_sql("CREATE INDEX web_account_never_signed_in ON web_account "
+                         "(username_key) WHERE last_login IS NULL")
+    schema.SchemaVersion.update(version=5).execute()
+    close_database()
+
+
+def _assert_covered_filter_indexes() -> None:
+    indexes = {i.name: i.columns for i in database.get_indexes("web_account")}
+    for column in ("status", "locked", "must_change"):
+        assert indexes[f"web_account_{column}_username_key_household_id"] == [
+            column, "username_key", "household_id"]
+        assert f"web_account_{column}_username_key" not in indexes
+    for name in ("not_delivered", "never_signed_in"):
+        assert indexes[f"web_account_{name}"] == ["username_key", "household_id"]
+
+
+def test_version_5_database_gets_the_covered_filter_indexes(db_url):
+    _turn_back_into_version_5(db_url)
+    open_database(db_url)
+    household = Household.create(client_id="5", name="Kept")
+    WebAccount.create(household=household, username="kept", username_key="kept",
+                      status="disabled")
+    close_database()
+    info = open_database(db_url)
+    try:
+        assert info.schema_version == SCHEMA_VERSION == 6
+        _assert_covered_filter_indexes()
+        [kept] = WebAccount.select().where(WebAccount.status == "disabled")
+        assert kept.username == "kept"
+    finally:
+        close_database()
+
+
+def test_version_1_database_ends_with_the_covered_filter_indexes(db_url):
+    _turn_back_into_version_1(db_url)
+    open_database(db_url)
+    try:
+        _assert_covered_filter_indexes()
     finally:
         close_database()

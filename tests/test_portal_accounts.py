@@ -161,6 +161,32 @@ def test_keyset_pages_have_no_duplicates_and_no_gaps(clerk, accounts, state, tex
         len(whole)
 
 
+@pytest.mark.parametrize(("state", "text", "stages"), [
+    ("locked", "fam", (1_000, 20_000)),  # the filter's accounts, a window at a time
+    ("never-signed-in", "pat f", (2, 4)),  # the driver word's index rows, a window at a time
+    ("locked", "pat", (1_000, 20_000)),  # a rare word's households, a chunk at a time
+])
+def test_pages_cut_short_by_the_scan_cap_lead_on_without_gaps(clerk, accounts, state, text,
+                                                              stages, monkeypatch):
+    WebAccount.update(locked=True).where(WebAccount.username.in_(
+        ["fam03", "fam17", "fam29"])).execute()
+    WebAccount.update(last_login=datetime(2026, 11, 1)).where(WebAccount.username.in_(
+        ["fam01", "fam02", "fam05", "fam11"])).execute()
+    monkeypatch.setattr(portal_accounts, "BREADTH_STAGES", stages)
+    whole = _names(_all(clerk, state, text, size=500))
+    monkeypatch.setattr(portal_accounts, "SCAN_CAP", 3)
+    pages, key, short = [], None, 0
+    while True:
+        page = portal_accounts.account_page(clerk, AccountFilter(state, text), key, 4)
+        pages += page.rows
+        short += len(page.rows) < 4 and page.next_key is not None
+        if page.next_key is None:
+            break
+        key = page.next_key
+    assert _names(pages) == whole and whole
+    assert short  # the cap did cut pages short, and the keys led on
+
+
 def test_the_walk_chosen_for_the_first_page_is_kept_by_its_key(clerk, accounts, monkeypatch):
     """A rare filter under a broad search walks the filter; its key says so."""
     WebAccount.update(locked=True).where(WebAccount.username == "fam07").execute()

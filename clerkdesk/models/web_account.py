@@ -46,16 +46,19 @@ class WebAccount(BaseModel):
     class Meta:
         # The Portal Accounts list walks accounts in user-name order under a filter; each of
         # these answers one filter in that order, so a page is a short index range even when
-        # the filter matches one account in a thousand.
-        indexes = ((("status", "username_key"), False), (("locked", "username_key"), False),
-                   (("must_change", "username_key"), False))
+        # the filter matches one account in a thousand. The household comes last so a walk
+        # that checks search words per account reads it from the index, not the table (one
+        # random read per account instead of two; schema 6).
+        indexes = ((("status", "username_key", "household_id"), False),
+                   (("locked", "username_key", "household_id"), False),
+                   (("must_change", "username_key", "household_id"), False))
 
 
 # "Not yet delivered" and "never signed in" are NULL tests, which a composite index cannot
 # answer in user-name order on PostgreSQL; a partial index holding just those rows can.
-WebAccount.add_index(WebAccount.index(WebAccount.username_key,
+WebAccount.add_index(WebAccount.index(WebAccount.username_key, WebAccount.household,
                                       where=WebAccount.credentials_delivered_at.is_null(),
                                       name="web_account_not_delivered"))
-WebAccount.add_index(WebAccount.index(WebAccount.username_key,
+WebAccount.add_index(WebAccount.index(WebAccount.username_key, WebAccount.household,
                                       where=WebAccount.last_login.is_null(),
                                       name="web_account_never_signed_in"))

@@ -7,14 +7,18 @@ Without search words the list walks the accounts in user-name order through an i
 each filter. With search words it walks the household search index (names, emails, user
 names, client IDs, phones) from the rarest word, or, when the filter is rarer still (a few
 locked accounts), walks the filter and checks the words per account. A rare driver word's
-index range is read whole once ("range"), a common one a batch at a time ("index"); either
-way a household is listed once, at its first matching word. The key names the walk it belongs
-to, so a page never switches order half-way. A page stops after reading SCAN_CAP index rows
-even when it is not full; its key still leads on, so a very broad search with a very narrow
-filter costs several short pages instead of one long wait.
+index range is read whole once ("range"), a common one a window at a time ("index"); either
+way a household is listed once, at its first matching word, and the other words are checked
+per household, a chunk at a time. The key names the walk it belongs to, so a page never
+switches order half-way. A page stops after reading SCAN_CAP index rows (or accounts of the
+filter) even when it is not full -- every row read counts, whether it matched or not; its key
+still leads on, so a very broad search with a narrow filter costs several short pages (the
+window reads on) instead of one long wait.
 """
 
 import bisect
+import functools
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,15 +41,23 @@ from .validation import normalise_email
 PAGE = 50
 MAX_PAGE = 500
 COUNT_CAP = 1_000  # a count past this shows as "1,000+"
-SCAN_CAP = 20_000  # index rows one page may read before it returns what it has
-TOKEN_BATCH = 400  # index rows per read at most; the first read asks for about a page
+# Index rows (or candidate households, or accounts of a filter) one page may read before it
+# returns what it has; every row read counts, passing or not, so a narrow filter under a
+# broad search gives a short page quickly (the window reads on) instead of a long wait.
+SCAN_CAP = 5_000
+TOKEN_BATCH = 1_500  # index rows per read at most; the first read asks for about a page
 RANGE_BATCH = 2_000  # households per check when a rare word's range is already in memory
-# A second word with up to this many index rows is read whole once (~15 ms at 60,000); a
-# commoner one is checked a chunk of candidate households at a time.
+# A second word with up to this many index rows is read whole once (~15 ms at 60,000), and
+# only when it has no more rows than the driver has households: otherwise checking the
+# candidates a chunk at a time (one index seek each, and a page usually needs few) is cheaper.
 WORD_SET_CAP = 60_000
 # Index rows read to tell which walk is shorter: a short count first, a longer one only when
 # every candidate is at least that common (as household_search does).
 BREADTH_STAGES = (1_000, 20_000)
+# A driver word with fewer index rows than this is read whole ("range"); reading 20,000 rows
+# into Python costs ~25 ms, more than the batches a page usually needs, so past this the
+# word is read a window at a time ("index").
+RANGE_CAP = 5_000
 AFTER_HOUSEHOLD = 2**62  # in a key: every account of that household was listed
 
 # state -> (label for people, the condition on WebAccount)
@@ -192,15 +204,28 @@ def _first_key(condition, terms: list[str]) -> tuple:
         return ("user", "")
     breadth: dict[object, int] = {}
     for cap in BREADTH_STAGES:
-        breadth = {term: _token_breadth(term, cap) for term in terms}
-        if condition is not None:
-            breadth[None] = _filter_breadth(condition, cap)
+        breadth = _breadths(condition, terms, cap)
         if min(breadth.values()) < cap:  # the rarest one was counted to its end
             break
     driver = min(breadth, key=breadth.__getitem__)
     if driver is None:
         return ("user", "")
-    return ("range" if breadth[driver] < BREADTH_STAGES[-1] else "index", driver, "", 0, 0)
+    whole = min(RANGE_CAP, BREADTH_STAGES[-1])
+    return ("range" if breadth[driver] < whole else "index", driver, "", 0, 0)
+
+
+def _breadths(condition, terms: list[str], cap: int) -> dict[object, int]:
+    """Index rows per word (and accounts of the filter, keyed None), each counted only up
+    to the smallest count so far: past it a word cannot be the rarest, and counting the
+    common ones of "maria har" to 20,000 each was a third of such a page's time. Longer
+    words first (usually rarer); on a tie the one counted first leads."""
+    breadth: dict[object, int] = {}
+    for term in sorted(terms, key=len, reverse=True):
+        breadth[term] = _token_breadth(term, cap)
+        cap = min(cap, breadth[term])
+    if condition is not None:
+        breadth[None] = _filter_breadth(condition, cap)
+    return breadth
 
 
 def _filter_breadth(condition, cap: int) -> int:
@@ -231,16 +256,35 @@ def _household_has_word(household_field, term: str):
 
 def _by_user_name(condition, terms: list[str], key: tuple, size: int
                   ) -> tuple[list[int], tuple | None]:
-    """Accounts in user-name order through the filter's index; words checked per account."""
-    query = WebAccount.select(WebAccount.id, WebAccount.username_key).where(
-        WebAccount.username_key > key[1])
+    """Accounts in user-name order through the filter's index; words checked per account,
+    a window of accounts at a time, so a page stops after SCAN_CAP accounts however few
+    have the words."""
+    query = WebAccount.select(WebAccount.id, WebAccount.username_key)
     if condition is not None:
         query = query.where(condition)
-    for term in terms:
-        query = query.where(_household_has_word(WebAccount.household, term))
-    found = list(query.order_by(WebAccount.username_key).limit(size).tuples())
-    next_key = ("user", found[-1][1]) if len(found) == size else None
-    return [account_id for account_id, _ in found], next_key
+    if not terms:
+        found = list(query.where(WebAccount.username_key > key[1])
+                     .order_by(WebAccount.username_key).limit(size).tuples())
+        next_key = ("user", found[-1][1]) if len(found) == size else None
+        return [account_id for account_id, _ in found], next_key
+    query = query.select_extend(functools.reduce(operator.and_, [
+        _household_has_word(WebAccount.household, term) for term in terms]))
+    ids, after, scanned, limit = [], key[1], 0, size + 8
+    while scanned < SCAN_CAP:
+        limit = min(limit, SCAN_CAP - scanned)
+        window = list(_raw(query.where(WebAccount.username_key > after)
+                           .order_by(WebAccount.username_key).limit(limit)))
+        scanned, before = scanned + len(window), len(ids)
+        for account_id, username_key, has_words in window:
+            if has_words:
+                ids.append(account_id)
+                if len(ids) == size:
+                    return ids, ("user", username_key)
+        if len(window) < limit:
+            return ids, None
+        after = window[-1][1]
+        limit = _next_batch(size - len(ids), (len(ids) - before) / len(window), TOKEN_BATCH)
+    return ids, ("user", after)
 
 
 def _by_search_index(state: str, terms: list[str], key: tuple, size: int
@@ -258,8 +302,9 @@ def _by_search_index(state: str, terms: list[str], key: tuple, size: int
     position, scanned = (token, household_id), 0
     batch_size = size - len(ids) + 8  # most households pass: a page's worth first
     while scanned < SCAN_CAP:
-        pairs, accounts, position, finished = read(position, batch_size, state)
-        scanned, before = scanned + len(pairs), len(ids)
+        pairs, accounts, position, finished, read_rows = read(
+            position, min(batch_size, SCAN_CAP - scanned), state)
+        scanned, before = scanned + read_rows, len(ids)
         for word, home in pairs:
             for number, account in enumerate(accounts.get(home, ())):
                 ids.append(account)
@@ -268,13 +313,16 @@ def _by_search_index(state: str, terms: list[str], key: tuple, size: int
                     return ids, (mode, driver, word, home, last)
         if finished:
             return ids, None
-        batch_size = _next_batch(size - len(ids), (len(ids) - before) / max(len(pairs), 1),
+        batch_size = _next_batch(size - len(ids), (len(ids) - before) / max(read_rows, 1),
                                  most)
     return ids, (mode, driver, *position, AFTER_HOUSEHOLD)
 
 
+# A reader gives: the (word, household) pairs to list, their accounts that pass the filter,
+# the position reached, whether the walk ended, and how many index rows (or candidate
+# households) it read to get them -- what SCAN_CAP counts.
 Reader = Callable[[tuple, int, str], tuple[list[tuple[str, int]], dict[int, list[int]],
-                                           tuple, bool]]
+                                           tuple, bool, int]]
 
 
 def _range_reader(driver: str, others: list[str]) -> Reader:
@@ -289,7 +337,8 @@ def _range_reader(driver: str, others: list[str]) -> Reader:
             seen.add(home)
             candidates.append((word, home))
 
-    word_sets = {term: _households_with(term) for term in others}
+    word_sets = {term: _households_with(term, min(len(candidates), WORD_SET_CAP))
+                 for term in others}
     common = [term for term, homes in word_sets.items() if homes is None]
     rare = [homes for homes in word_sets.values() if homes is not None]
 
@@ -300,27 +349,35 @@ def _range_reader(driver: str, others: list[str]) -> Reader:
         homes = _having_words(homes, common)
         accounts = _accounts_passing(state, homes) if homes else {}
         end = chunk[-1] if chunk else position
-        return chunk, accounts, end, start + limit >= len(candidates)
+        return chunk, accounts, end, start + limit >= len(candidates), len(chunk)
 
     return read
 
 
-def _households_with(term: str) -> set[int] | None:
+def _households_with(term: str, cap: int) -> set[int] | None:
     """The households with a word starting with `term`, read in one range scan; None when
-    the word is too common for that (it is then checked a chunk of households at a time)."""
+    the word has more than `cap` index rows (it is then checked a chunk of households at a
+    time)."""
     rows = list(_raw(SearchToken.select(SearchToken.household)
-                     .where(_token_range(SearchToken, term)).limit(WORD_SET_CAP + 1)))
-    return None if len(rows) > WORD_SET_CAP else {home for (home,) in rows}
+                     .where(_token_range(SearchToken, term)).limit(cap + 1)))
+    return None if len(rows) > cap else {home for (home,) in rows}
 
 
 def _batch_reader(driver: str, others: list[str]) -> Reader:
-    """A common driver word: the next index rows after `position`, other words checked in
-    the same query."""
+    """A common driver word: the next `limit` index rows after `position`, then the other
+    words for the households among them."""
     def read(position: tuple, limit: int, state: str):
-        batch = _token_batch(driver, others, position, limit)
-        kept = _first_matches(driver, batch)
-        accounts = _accounts_passing(state, [home for _, home in kept]) if kept else {}
-        return kept, accounts, batch[-1] if batch else position, len(batch) < limit
+        window = _token_window(driver, position, limit)
+        pairs = _once_each(window)
+        having = set(_having_words(sorted({home for _, home in pairs}), others))
+        pairs = [pair for pair in pairs if pair[1] in having]
+        # The filter before the first-match test: under a narrow filter most households
+        # drop out here, and need no second look at their words.
+        accounts = _accounts_passing(state, sorted({home for _, home in pairs})) \
+            if pairs else {}
+        kept = _first_matches(driver, [pair for pair in pairs if pair[1] in accounts])
+        end = tuple(window[-1]) if window else position
+        return kept, accounts, end, len(window) < limit, len(window)
 
     return read
 
@@ -392,20 +449,29 @@ def _accounts_passing(state: str, homes: list[int], after_account: int = 0
     return accounts
 
 
-def _token_batch(driver: str, others: list[str], position: tuple, limit: int
-                 ) -> list[tuple[str, int]]:
-    """The next (word, household) pairs of the driver's range, for households that also have
-    the other words; a word listed under two kinds comes back once."""
+def _token_window(driver: str, position: tuple, limit: int) -> list[tuple]:
+    """The next `limit` (word, household) index rows of the driver's range after
+    `position`. The other words are checked afterwards, once per household and in household
+    order (`_having_words`): a household has several words in a range, and an EXISTS per
+    index row probed each of them, in random order, once per row."""
     # The row-value test alone is a filter to SQLite, not where its index range starts; the
     # plain lower bound starts the range at the last word seen, however deep the page.
     start, upper = max(driver, position[0]), driver[:-1] + chr(ord(driver[-1]) + 1)
-    query = (SearchToken.select(SearchToken.token, SearchToken.household).distinct()
+    query = (SearchToken.select(SearchToken.token, SearchToken.household)
              .where((SearchToken.token >= start) & (SearchToken.token < upper)
-                    & (Tuple(SearchToken.token, SearchToken.household) > Tuple(*position))))
-    for term in others:
-        query = query.where(_household_has_word(SearchToken.household, term))
-    return [tuple(row) for row in _raw(query.order_by(SearchToken.token, SearchToken.household)
-                                       .limit(limit))]
+                    & (Tuple(SearchToken.token, SearchToken.household) > Tuple(*position)))
+             .order_by(SearchToken.token, SearchToken.household).limit(limit))
+    return list(_raw(query))
+
+
+def _once_each(window: list[tuple]) -> list[tuple[str, int]]:
+    """The window's (word, household) pairs; a word listed under two kinds (its index rows
+    are neighbours) comes back once."""
+    pairs: list[tuple[str, int]] = []
+    for word, home in window:
+        if not pairs or pairs[-1] != (word, home):
+            pairs.append((word, home))
+    return pairs
 
 
 def _first_matches(driver: str, batch: list[tuple[str, int]]) -> list[tuple[str, int]]:
