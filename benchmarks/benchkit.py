@@ -91,3 +91,30 @@ def fresh_copy(source: Path, target: Path) -> Path:
     remove_sqlite(target)
     shutil.copyfile(source, target)
     return target
+
+
+def verify_rate(recipe, seconds: float, threads: int | None = None) -> float:
+    """Checks per second of clerkdesk's `verify_secret` at `recipe`'s cost, with `threads`
+    threads (default: one per core) checking for about `seconds`: the bcrypt limit of this
+    machine for sign-ins (bcrypt releases the GIL, so the threads use every core)."""
+    import threading
+
+    from clerkdesk.services import passwords  # after the benchmark has set its environment
+
+    stored = passwords.hash_secret("verify-rate-sample", recipe)
+    counts: list[int] = []
+    started = time.perf_counter()
+
+    def check() -> None:
+        done = 0
+        while time.perf_counter() - started < seconds:
+            passwords.verify_secret("verify-rate-sample", stored)
+            done += 1
+        counts.append(done)
+
+    workers = [threading.Thread(target=check) for _ in range(threads or os.cpu_count() or 1)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts) / (time.perf_counter() - started)

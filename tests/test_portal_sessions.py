@@ -98,8 +98,8 @@ def test_a_ten_thousand_character_password_is_refused_or_stored_whole(assigned):
 
 def test_home_shows_the_household_and_its_members(assigned):
     home = portal.home(assigned)
-    assert (home.username, home.household_name, home.members, home.must_change) == \
-        ("obrien", "O'Brien", ("Siobhán O'Brien",), True)
+    assert (home.username, home.household_name, home.members, home.must_change,
+            home.may_change) == ("obrien", "O'Brien", ("Siobhán O'Brien",), True, True)
 
 
 def test_looking_at_a_link_does_not_use_it_up(account_with_reset_link):
@@ -124,3 +124,18 @@ def account_with_reset_link(assigned):
     with database.atomic():
         secret = tokens.issue(portal.RESET, timedelta(minutes=30), account_id=assigned)
     return assigned, secret
+
+
+def test_home_of_a_household_without_members_shows_none(clerk, db):
+    from clerkdesk.models import Household
+
+    bare = Household.create(client_id="2002", name="Nguyen", email="n@example.org")
+    account = web_accounts.create_account(clerk, bare.id, "nguyen", CHOSEN, CHOSEN,
+                                          must_change=False).id
+    assert (portal.home(account).household_name, portal.home(account).members) == \
+        ("Nguyen", ())
+
+
+def test_the_session_knows_the_household_and_user_name(assigned, household):
+    session = portal_sessions.current(portal_sessions.start(assigned))
+    assert (session.household_id, session.username) == (household, "obrien")

@@ -8,9 +8,7 @@ browser's history, a server log or a Referer.
 from flask import redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
-from clerkdesk.services.tokens import InvalidToken
-
-MAX_SECRET = 200  # real secrets are 43 characters; anything longer is not one of ours
+from clerkdesk.services.tokens import MAX_SECRET, InvalidToken
 
 
 def move_secret_out_of_url(page: str) -> Response | None:

@@ -17,8 +17,7 @@ CHANGED = "Your sign-in details were changed. Please sign in with them."
 @signed_in.required
 def home() -> str:
     signed = signed_in.current()
-    return render_template("home.html", home=portal.home(signed.account_id),
-                           may_change=portal.self_change_allowed())
+    return render_template("home.html", home=portal.home(signed.account_id))
 
 
 @account.route("/sign-in", methods=["GET", "POST"])
@@ -54,9 +53,8 @@ def first_login() -> str | Response:
     signed = signed_in.current()
     if not signed.must_change:
         return signed_in.go_home()
-    home = portal.home(signed.account_id)
     if not _posted():
-        return render_template("first_login.html", username=home.username)
+        return render_template("first_login.html", username=signed.username)
     try:
         portal.first_login_change(signed.account_id, field("username"), field("password"),
                                   field("confirm"))
@@ -74,11 +72,10 @@ def change_sign_in() -> str | Response:
     if not portal.self_change_allowed():
         abort(404)
     signed = signed_in.current()
-    home = portal.home(signed.account_id)
     if not _posted():
-        return render_template("change_sign_in.html", username=home.username)
+        return render_template("change_sign_in.html", username=signed.username)
     try:
-        portal.change_credentials(home.username, field("current_password"), field("username"),
+        portal.change_credentials(signed.username, field("current_password"), field("username"),
                                   field("password"), field("confirm"))
     except ClerkDeskError as error:
         if signed_in.refreshed() is None:  # the wrong current password just locked it

@@ -11,7 +11,7 @@ from datetime import timedelta
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from clerkdesk.models import Household, Member, WebAccount, database, utcnow
 
@@ -140,16 +140,26 @@ class PortalHome:
     household_name: str
     members: tuple[str, ...]
     must_change: bool
+    may_change: bool  # whether the page offers "change your user name or password"
 
 
 def home(account_id: int) -> PortalHome:
-    account = account_by_id(account_id)
-    household = Household.get_by_id(account.household_id)
-    members = (Member.select(Member.first_name, Member.last_name)
-               .where(Member.household == household.id)
-               .order_by(Member.is_primary.desc(), Member.last_name, Member.first_name, Member.id))
-    names = tuple(f"{m.first_name} {m.last_name}".strip() for m in members)
-    return PortalHome(account.username, household.name, names, bool(account.must_change))
+    """The landing page's view, in one query (the household with its members) plus the
+    setting: it is the page a household sees most."""
+    rows = list(WebAccount.select(WebAccount.username, WebAccount.must_change, Household.name,
+                                  Member.first_name, Member.last_name)
+                .join(Household)
+                .join(Member, JOIN.LEFT_OUTER, on=(Member.household == Household.id))
+                .where(WebAccount.id == account_id)
+                .order_by(Member.is_primary.desc(), Member.last_name, Member.first_name,
+                          Member.id)
+                .tuples())
+    if not rows:
+        raise PortalRefusal("Your account is no longer there. Please contact the front desk.")
+    username, must_change, household_name = rows[0][:3]
+    members = tuple(f"{first} {last}".strip() for *_, first, last in rows if first or last)
+    return PortalHome(username, household_name, members, bool(must_change),
+                      self_change_allowed())
 
 
 def _store_chosen(account: WebAccount, new_username: str, new_password: str,

@@ -8,6 +8,8 @@ from clerkdesk.models import Token, utcnow
 
 from .errors import ClerkDeskError
 
+MIN_SECRET, MAX_SECRET = 10, 200  # real secrets are 43 characters
+
 
 class InvalidToken(ClerkDeskError):
     def __init__(self) -> None:
@@ -19,16 +21,16 @@ def issue(kind: str, lifetime: timedelta, *, account_id: int | None = None,
           household_id: int | None = None) -> str:
     """Store a new token's hash and return the secret, which exists only in the link."""
     secret = secrets.token_urlsafe(32)
-    Token.create(kind=kind, token_hash=_digest(secret), web_account=account_id,
+    Token.create(kind=kind, token_hash=digest(secret), web_account=account_id,
                  household=household_id, expires_at=utcnow() + lifetime)
     return secret
 
 
 def find_valid(kind: str, secret: str) -> Token:
     """The unused, unexpired token for `secret`; InvalidToken otherwise (tampered included)."""
-    if not isinstance(secret, str) or not 10 <= len(secret) <= 200:
+    if not isinstance(secret, str) or not MIN_SECRET <= len(secret) <= MAX_SECRET:
         raise InvalidToken()
-    token = Token.get_or_none((Token.token_hash == _digest(secret)) & (Token.kind == kind))
+    token = Token.get_or_none((Token.token_hash == digest(secret)) & (Token.kind == kind))
     if token is None or token.used_at is not None or token.expires_at <= utcnow():
         raise InvalidToken()
     return token
@@ -53,5 +55,6 @@ def issued_since(kind: str, account_id: int, since: datetime) -> int:
                                 & (Token.created_at >= since)).count()
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
+    """The form a secret is stored and looked up in."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
