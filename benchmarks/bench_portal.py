@@ -6,10 +6,11 @@ database with --households (default 30) households of 1–3 members and one web 
 each, with a known password the household chose (must-change off), hashed at bcrypt cost
 12 — the product's default: CLERKDESK_BCRYPT_COST is removed from the environment, so the
 cost comes from the `security.bcrypt_cost` setting exactly as in production (checked, and
-every stored hash is checked to need no rehash). The portal is then served by the real command line,
-`clerkdesk --database sqlite:///… portal serve --port P --threads 8 --limit "1000000 per
-minute"`, in a process of its own, so the load generator here does not share its GIL. All
-traffic is loopback only; every client holds one keep-alive connection (http.client).
+every stored hash is checked to need no rehash). The portal is then served by the real
+command line, `clerkdesk --database sqlite:///… portal serve --port P --limit "1000000 per
+minute"`, with the portal's own default thread count (--server-threads to try others), in a
+process of its own, so the load generator here does not share its GIL. All traffic is
+loopback only; every client holds one keep-alive connection (http.client).
 
 1. Sign-ins per second: --clients (default 8) concurrent clients, each in a loop as a new
    browser (no cookie): GET /sign-in, read the CSRF token and the session cookie, POST user
@@ -25,7 +26,7 @@ traffic is loopback only; every client holds one keep-alive connection (http.cli
    load generator and of other processes during the window, and the server's CPU per sign-in
    next to the CPU of one bcrypt check (time.thread_time, median of 3). When other processes
    took more than 10 % of the CPU during a measurement the figures are flagged as unfair:
-   the server's 8 hashing threads then win more of the CPU than the limit's 2 threads do.
+   the server's hashing threads then win more of the CPU than the limit's 2 threads do.
 2. Non-hashing pages: --page-clients (default 4) clients on the same server, each signed in
    once (untimed) and with an anonymous cookie of its own, request in turn GET /sign-in,
    GET /forgot-password, GET /sign-up (anonymous) and GET / (signed in: household name and
@@ -75,6 +76,7 @@ sys.path.insert(0, str(ROOT))
 from benchkit import code_version, machine_busy_seconds, machine_line, verdict, verify_rate
 
 from clerkdesk.models import Household, Member, WebAccount
+from clerkdesk.portal.server import DEFAULT_THREADS
 from clerkdesk.services import passwords, staff, web_accounts
 from clerkdesk.services.database import close_database, open_database
 from clerkdesk.services.household_passwords import recipe
@@ -97,7 +99,8 @@ def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=30)
     parser.add_argument("--clients", type=int, default=8, help="concurrent sign-in clients")
-    parser.add_argument("--server-threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--server-threads", type=int, default=DEFAULT_THREADS,
+                        help="waitress threads (default: the portal's own)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not counted")
     parser.add_argument("--duration", type=float, default=25.0, help="seconds counted")
     parser.add_argument("--limit-seconds", type=float, default=6.0,

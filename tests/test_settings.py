@@ -2,7 +2,7 @@
 
 import pytest
 
-from clerkdesk.models import AuditEvent, PasswordPolicy
+from clerkdesk.models import AuditEvent, PasswordPolicy, Setting
 from clerkdesk.services import settings
 from clerkdesk.services.errors import ValidationError
 
@@ -49,3 +49,13 @@ def test_bad_values_are_refused_and_change_nothing(admin, key, value, message):
     with pytest.raises(ValidationError, match=message):
         settings.set_setting(admin, key, value)
     assert [(spec.key, v) for spec, v in settings.all_settings()] == before
+
+
+def test_a_recent_setting_follows_changes_made_here_at_once(admin):
+    assert settings.recent_setting("portal.allow_self_change") is True
+    settings.set_setting(admin, "portal.allow_self_change", False)
+    assert settings.recent_setting("portal.allow_self_change") is False
+    # Another desk's change (straight into the table) shows within the few seconds allowed.
+    Setting.update(value="true").where(Setting.key == "portal.allow_self_change").execute()
+    assert settings.recent_setting("portal.allow_self_change") is False
+    assert settings.recent_setting("portal.allow_self_change", max_age=0) is True

@@ -5,7 +5,7 @@ import argparse
 from limits import parse
 
 from clerkdesk.portal.app import DEFAULT_LIMIT
-from clerkdesk.portal.server import ServeOptions, serve
+from clerkdesk.portal.server import DEFAULT_THREADS, ServeOptions, serve
 from clerkdesk.services import database, demo
 from clerkdesk.services.jobs import CancelToken
 
@@ -27,7 +27,8 @@ def add_portal_commands(commands) -> None:
     sub.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default: %(default)s)")
     sub.add_argument("--port", type=port_number, default=8080, help="default: %(default)s")
-    sub.add_argument("--threads", type=thread_count, default=8, help="default: %(default)s")
+    sub.add_argument("--threads", type=thread_count, default=DEFAULT_THREADS,
+                     help="default: %(default)s")
     sub.add_argument("--limit", type=rate_limit, default=DEFAULT_LIMIT, metavar="RATE",
                      help="credential forms per client address, e.g. '10 per minute' "
                           "(default: %(default)s)")

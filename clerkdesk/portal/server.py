@@ -18,13 +18,18 @@ from .app import DEFAULT_LIMIT, create_app
 from .background import EXTENSION
 
 log = logging.getLogger(__name__)
+# bcrypt runs outside the interpreter lock, so two threads keep both cores of a small server
+# hashing while two more serve pages; more threads only make page requests wait for the lock
+# (measured in benchmarks/bench_portal.py: 8 threads put the landing page's p95 at 27 ms,
+# 4 at 20 ms, 2 at 16 ms, with sign-ins at 88-98 % of the bcrypt limit either way).
+DEFAULT_THREADS = 4
 
 
 @dataclass(frozen=True)
 class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8080
-    threads: int = 8  # bcrypt runs outside the GIL: threads keep every core hashing
+    threads: int = DEFAULT_THREADS
     limit: str = DEFAULT_LIMIT
     trusted_proxy: str | None = None
     organisation: str = ""

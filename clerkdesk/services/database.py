@@ -19,7 +19,7 @@ from .email_templates import ensure_default_templates
 from .errors import ValidationError
 from .mailing_history import ensure_default_categories
 from .roles import ensure_built_in_roles
-from .settings import ensure_policy
+from .settings import ensure_policy, forget_recent
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class DatabaseCounts:
 def open_database(url: str | None = None) -> DatabaseInfo:
     """Bind the models to `url` (default: the SQLite file), migrate, and seed what must exist."""
     info = open_schema(url)
+    forget_recent()  # what was read from the database before belongs to it
     with database.atomic():
         ensure_built_in_roles()
         ensure_policy()

@@ -11,11 +11,11 @@ from datetime import timedelta
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from peewee import JOIN, fn
+from peewee import fn
 
 from clerkdesk.models import Household, Member, WebAccount, database, utcnow
 
-from . import audit, case_notes, email_templates, passwords, search_index, tokens
+from . import audit, case_notes, email_templates, fast_sql, passwords, search_index, tokens
 from . import sign_up as sign_ups
 from .account_links import (  # noqa: F401 - the link flows are part of the portal's API
     SIGN_IN,
@@ -42,7 +42,7 @@ from .contact_logins import login_id_from_typed
 from .email_delivery import DeliveryError, OutgoingEmail, deliver
 from .errors import ClerkDeskError, ValidationError
 from .household_passwords import MAX_LENGTH, check_new_password, recipe
-from .settings import PolicyView, bcrypt_cost, get_setting, password_policy
+from .settings import PolicyView, bcrypt_cost, get_setting, password_policy, recent_setting
 from .usernames import normalise_username
 from .validation import normalise_email
 
@@ -129,8 +129,17 @@ def first_login_change(account_id: int, new_username: str, new_password: str,
 
 
 def self_change_allowed() -> bool:
-    """Whether households may change their user name and password after the first login."""
-    return bool(get_setting("portal.allow_self_change"))
+    """Whether households may change their user name and password after the first login;
+    read at most a few seconds ago, since every landing page asks."""
+    return bool(recent_setting("portal.allow_self_change"))
+
+
+# The page a household sees most, so written out once (see fast_sql): the account's
+# household with its members, primary member first.
+HOME = ('SELECT a.username, a.must_change, h.name, m.first_name, m.last_name '
+        'FROM web_account a JOIN household h ON h.id = a.household_id '
+        'LEFT JOIN member m ON m.household_id = h.id WHERE a.id = {p} '
+        'ORDER BY m.is_primary DESC, m.last_name, m.first_name, m.id')
 
 
 @dataclass(frozen=True)
@@ -146,14 +155,7 @@ class PortalHome:
 def home(account_id: int) -> PortalHome:
     """The landing page's view, in one query (the household with its members) plus the
     setting: it is the page a household sees most."""
-    rows = list(WebAccount.select(WebAccount.username, WebAccount.must_change, Household.name,
-                                  Member.first_name, Member.last_name)
-                .join(Household)
-                .join(Member, JOIN.LEFT_OUTER, on=(Member.household == Household.id))
-                .where(WebAccount.id == account_id)
-                .order_by(Member.is_primary.desc(), Member.last_name, Member.first_name,
-                          Member.id)
-                .tuples())
+    rows = fast_sql.rows(HOME, (account_id,))
     if not rows:
         raise PortalRefusal("Your account is no longer there. Please contact the front desk.")
     username, must_change, household_name = rows[0][:3]

@@ -14,11 +14,17 @@ from datetime import timedelta
 from clerkdesk.models import Token, WebAccount, database, utcnow
 from clerkdesk.models.secret_store import get_secret, set_secret
 
-from . import tokens
+from . import fast_sql, tokens
 
 SESSION = "session"  # token kind
 LIFETIME = timedelta(hours=12)  # absolute; the portal's cookie adds an idle timeout
 SIGNING_KEY_NAME = "portal-cookie-signing-key"
+# Asked on every page, so written out once (see fast_sql); the token hash is unique.
+LIVE_SESSION = (
+    'SELECT a.id, a.must_change, a.household_id, a.username FROM token t '
+    'JOIN web_account a ON a.id = t.web_account_id '
+    'WHERE t.token_hash = {p} AND t.kind = {p} AND t.used_at IS NULL AND t.expires_at > {p} '
+    'AND a.status = {p} AND a.locked = {p}')
 
 
 @dataclass(frozen=True)
@@ -41,16 +47,12 @@ def current(secret: object) -> PortalSession | None:
     narrow query."""
     if not isinstance(secret, str) or not tokens.MIN_SECRET <= len(secret) <= tokens.MAX_SECRET:
         return None
-    row = (Token.select(WebAccount.id, WebAccount.must_change, WebAccount.household,
-                        WebAccount.username)
-           .join(WebAccount, on=(Token.web_account == WebAccount.id))
-           .where((Token.token_hash == tokens.digest(secret)) & (Token.kind == SESSION)
-                  & Token.used_at.is_null() & (Token.expires_at > utcnow())
-                  & (WebAccount.status == "active") & (WebAccount.locked == False))  # noqa: E712
-           .tuples().first())
-    if row is None:
+    found = fast_sql.rows(LIVE_SESSION, (
+        tokens.digest(secret), SESSION, Token.expires_at.db_value(utcnow()), "active",
+        WebAccount.locked.db_value(False)))
+    if not found:
         return None
-    account_id, must_change, household_id, username = row
+    account_id, must_change, household_id, username = found[0]
     return PortalSession(account_id, bool(must_change), household_id, username)
 
 

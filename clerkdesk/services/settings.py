@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -28,6 +29,8 @@ BCRYPT_COST_OVERRIDE = "CLERKDESK_BCRYPT_COST"
 _POLICY_PREFIX = "password_policy."
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
+RECENT_SECONDS = 5.0
+_recent: dict[str, tuple[float, object]] = {}  # key -> (when read, value)
 
 Value = int | bool | str
 
@@ -155,6 +158,24 @@ def get_setting(key: str) -> Value:
     return spec.default if row is None else json.loads(row.value)
 
 
+def recent_setting(key: str, max_age: float = RECENT_SECONDS) -> Value:
+    """The setting as read at most `max_age` seconds ago by this process, for what a website
+    asks many times a second. A change made through this process is seen at once; one made
+    at another desk, within `max_age`."""
+    now = time.monotonic()
+    cached = _recent.get(key)
+    if cached is not None and now - cached[0] < max_age:
+        return cached[1]
+    value = get_setting(key)
+    _recent[key] = (now, value)
+    return value
+
+
+def forget_recent() -> None:
+    """Drop what `recent_setting` remembers (a setting changed, another database opened)."""
+    _recent.clear()
+
+
 def all_settings() -> list[tuple[SettingSpec, Value]]:
     return [(spec, get_setting(spec.key)) for spec in SPECS]
 
@@ -173,6 +194,7 @@ def set_settings(actor: StaffSession, changes: dict[str, object]) -> None:
 
 
 def _store(actor: StaffSession, key: str, value: object) -> Value:
+    forget_recent()
     require(actor, Permission.SETTINGS_EDIT)
     spec = spec_for(key)
     new = parse_value(spec, value)
@@ -215,6 +237,7 @@ def bcrypt_cost() -> int:
 def seed_value(key: str, value: Value) -> None:
     """Store a setting without an actor: only for seeding a new (demo) database."""
     spec = spec_for(key)
+    forget_recent()
     Setting.insert(key=key, value=json.dumps(parse_value(spec, value))).on_conflict(
         conflict_target=[Setting.key], preserve=[Setting.value]).execute()
 
