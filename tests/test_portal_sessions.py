@@ -3,7 +3,7 @@ PIN twice, the landing page's view, and checking a link without using it up."""
 
 import pytest
 
-from clerkdesk.models import Token, WebAccount
+from clerkdesk.models import Member, Token, WebAccount
 from clerkdesk.services import passwords, portal, portal_sessions, web_accounts
 from clerkdesk.services.errors import ValidationError
 from clerkdesk.services.portal import Outcome, PortalRefusal
@@ -139,3 +139,10 @@ def test_home_of_a_household_without_members_shows_none(clerk, db):
 def test_the_session_knows_the_household_and_user_name(assigned, household):
     session = portal_sessions.current(portal_sessions.start(assigned))
     assert (session.household_id, session.username) == (household, "obrien")
+
+
+def test_the_session_brings_the_household_and_members_primary_first(assigned, household):
+    Member.create(household=household, first_name="Aoife", last_name="Brennan")
+    session = portal_sessions.current(portal_sessions.start(assigned))
+    assert session.household_name == "O'Brien"
+    assert session.members == ("Siobhán O'Brien", "Aoife Brennan")

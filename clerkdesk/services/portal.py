@@ -42,6 +42,7 @@ from .contact_logins import login_id_from_typed
 from .email_delivery import DeliveryError, OutgoingEmail, deliver
 from .errors import ClerkDeskError, ValidationError
 from .household_passwords import MAX_LENGTH, check_new_password, recipe
+from .portal_sessions import member_names
 from .settings import PolicyView, bcrypt_cost, get_setting, password_policy, recent_setting
 from .usernames import normalise_username
 from .validation import normalise_email
@@ -159,8 +160,7 @@ def home(account_id: int) -> PortalHome:
     if not rows:
         raise PortalRefusal("Your account is no longer there. Please contact the front desk.")
     username, must_change, household_name = rows[0][:3]
-    members = tuple(f"{first} {last}".strip() for *_, first, last in rows if first or last)
-    return PortalHome(username, household_name, members, bool(must_change),
+    return PortalHome(username, household_name, member_names(rows), bool(must_change),
                       self_change_allowed())
 
 

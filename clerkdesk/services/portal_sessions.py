@@ -19,20 +19,27 @@ from . import fast_sql, tokens
 SESSION = "session"  # token kind
 LIFETIME = timedelta(hours=12)  # absolute; the portal's cookie adds an idle timeout
 SIGNING_KEY_NAME = "portal-cookie-signing-key"
-# Asked on every page, so written out once (see fast_sql); the token hash is unique.
+# Asked on every signed-in page, so written out once (see fast_sql), and in one query with
+# the household and its members: each database call lets other threads take the
+# interpreter lock, and getting it back is what made busy pages slow.
 LIVE_SESSION = (
-    'SELECT a.id, a.must_change, a.household_id, a.username FROM token t '
-    'JOIN web_account a ON a.id = t.web_account_id '
+    'SELECT a.id, a.must_change, a.household_id, a.username, h.name, m.first_name, '
+    'm.last_name FROM token t JOIN web_account a ON a.id = t.web_account_id '
+    'JOIN household h ON h.id = a.household_id LEFT JOIN member m ON m.household_id = h.id '
     'WHERE t.token_hash = {p} AND t.kind = {p} AND t.used_at IS NULL AND t.expires_at > {p} '
-    'AND a.status = {p} AND a.locked = {p}')
+    'AND a.status = {p} AND a.locked = {p} '
+    'ORDER BY m.is_primary DESC, m.last_name, m.first_name, m.id')
 
 
 @dataclass(frozen=True)
 class PortalSession:
+    """Who is signed in, with what every signed-in page shows of the household."""
     account_id: int
     must_change: bool
     household_id: int
     username: str
+    household_name: str
+    members: tuple[str, ...]  # primary member first
 
 
 def start(account_id: int) -> str:
@@ -43,8 +50,7 @@ def start(account_id: int) -> str:
 
 def current(secret: object) -> PortalSession | None:
     """The live session for `secret`, or None (ended, expired, unknown, or the account was
-    disabled or locked by the front desk since). Every portal page asks this, so it is one
-    narrow query."""
+    disabled or locked by the front desk since)."""
     if not isinstance(secret, str) or not tokens.MIN_SECRET <= len(secret) <= tokens.MAX_SECRET:
         return None
     found = fast_sql.rows(LIVE_SESSION, (
@@ -52,8 +58,15 @@ def current(secret: object) -> PortalSession | None:
         WebAccount.locked.db_value(False)))
     if not found:
         return None
-    account_id, must_change, household_id, username = found[0]
-    return PortalSession(account_id, bool(must_change), household_id, username)
+    account_id, must_change, household_id, username, household_name = found[0][:5]
+    return PortalSession(account_id, bool(must_change), household_id, username,
+                         household_name, member_names(found))
+
+
+def member_names(rows: list[tuple]) -> tuple[str, ...]:
+    """The members' names from rows that end in (first name, last name), as a page shows them;
+    a household without members has one row of NULLs from the outer join."""
+    return tuple(f"{first} {last}".strip() for *_, first, last in rows if first or last)
 
 
 def end(secret: object) -> None:
