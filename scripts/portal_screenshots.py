@@ -26,11 +26,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# The browser tests' helpers drive the pages the same way here (no ClerkDesk setting is read
+# at import time, so the private environment set in main() still governs everything).
+from tests.portal.browser_support import CHROMIUM_ARGS as BROWSER_TEST_ARGS  # noqa: E402
+from tests.portal.browser_support import fill_sign_in, follow, press  # noqa: E402
+
 OUTPUT = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--font-render-hinting=none"]
+CHROMIUM_ARGS = [*BROWSER_TEST_ARGS, "--font-render-hinting=none"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 ORGANISATION = "Riverside Recreation"
@@ -69,7 +73,6 @@ def private_environment(private: Path) -> None:
         "XDG_DATA_HOME": str(private / "xdg-data"),
         "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
     })
-    sys.path.insert(0, str(ROOT))
 
 
 # --- the demo database ---------------------------------------------------------------------
@@ -277,24 +280,11 @@ def sign_in(page, portal, username: str, password: str) -> None:
     """Type a user name and password into the sign-in page (opened unless it is showing)."""
     if not page.url.startswith(portal.url + "/sign-in"):
         page.goto(portal.url + "/sign-in")
-    page.get_by_label("User name", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    press(page, "Sign in")
+    fill_sign_in(page, username, password)
 
 
 def sign_out(page) -> None:
     press(page, "Sign out")
-
-
-def press(page, button: str) -> None:
-    """Click a button that submits a form, and wait for the server's answer to load."""
-    with page.expect_navigation():
-        page.get_by_role("button", name=button, exact=True).click()
-
-
-def follow(page, link: str) -> None:
-    with page.expect_navigation():
-        page.get_by_role("link", name=link, exact=True).click()
 
 
 if __name__ == "__main__":

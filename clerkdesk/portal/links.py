@@ -8,7 +8,25 @@ browser's history, a server log or a Referer.
 from flask import redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
+from clerkdesk.services import portal
 from clerkdesk.services.tokens import MAX_SECRET, InvalidToken
+
+Answer = Response | tuple[str, int]
+
+
+def arriving_link(page: str, kind: str, *, optional: bool = False,
+                  offer_forgot: bool = True) -> tuple[str | None, Answer | None]:
+    """(the link's secret, None) for a page opened through a usable link of `kind`; (None, the
+    answer to send instead) on the first visit (the redirect) or for a dead link. With
+    `optional`, a page opened without any link gets (None, None)."""
+    if (moved := move_secret_out_of_url(page)) is not None:
+        return None, moved
+    secret = session.get(page)
+    if secret is None and optional:
+        return None, None
+    if not portal.link_is_usable(kind, secret):
+        return None, dead_link(page, offer_forgot=offer_forgot)
+    return secret, None
 
 
 def move_secret_out_of_url(page: str) -> Response | None:

@@ -4,7 +4,6 @@ A link is used up only by the form's POST, never by a mail scanner that merely o
 """
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from werkzeug.wrappers import Response
 
 from clerkdesk.services import portal
 from clerkdesk.services.errors import ClerkDeskError, ValidationError
@@ -14,7 +13,7 @@ from clerkdesk.services.validation import normalise_email
 from . import signed_in
 from .background import run_later
 from .forms import Problem, field, problem_from
-from .links import dead_link, move_secret_out_of_url
+from .links import Answer, arriving_link, dead_link
 
 recovery = Blueprint("recovery", __name__)
 
@@ -46,12 +45,10 @@ def forgot_password() -> str:
 
 
 @recovery.route("/reset", methods=["GET", "POST"])
-def reset() -> str | Response:
-    if (moved := move_secret_out_of_url("reset")) is not None:
-        return moved
-    token = session.get("reset")
-    if not portal.link_is_usable(portal.RESET, token):
-        return dead_link("reset")
+def reset() -> str | Answer:
+    token, answer = arriving_link("reset", portal.RESET)
+    if answer is not None:
+        return answer
     if request.method == "GET":
         return render_template("reset.html")
     try:
@@ -66,12 +63,10 @@ def reset() -> str | Response:
 
 
 @recovery.route("/link-sign-in", methods=["GET", "POST"])
-def link_sign_in() -> str | Response:
-    if (moved := move_secret_out_of_url("link_sign_in")) is not None:
-        return moved
-    token = session.get("link_sign_in")
-    if not portal.link_is_usable(portal.SIGN_IN, token):
-        return dead_link("link_sign_in")
+def link_sign_in() -> str | Answer:
+    token, answer = arriving_link("link_sign_in", portal.SIGN_IN)
+    if answer is not None:
+        return answer
     if request.method == "GET":
         return render_template("link_sign_in.html")
     try:

@@ -1,7 +1,7 @@
 """Sign-up: fresh, with the service's duplicate detection (seed 000), or through the
 invitation link a clerk sent from Portal Accounts (seed 002)."""
 
-from flask import Blueprint, render_template, request, session
+from flask import Blueprint, render_template, request
 from werkzeug.wrappers import Response
 
 from clerkdesk.services import portal
@@ -11,7 +11,7 @@ from clerkdesk.services.tokens import InvalidToken
 
 from . import signed_in
 from .forms import field, problem_from
-from .links import dead_link, move_secret_out_of_url
+from .links import Answer, arriving_link, dead_link
 
 sign_up = Blueprint("sign_up", __name__)
 PAGE = "sign_up"  # also the session key of an invitation's secret
@@ -19,12 +19,11 @@ PERSON_FIELDS = ("first_name", "last_name", "email", "phone", "postal_code", "bi
 
 
 @sign_up.route("/sign-up", methods=["GET", "POST"])
-def sign_up_page() -> str | Response | tuple[str, int]:
-    if (moved := move_secret_out_of_url(PAGE)) is not None:
-        return moved
-    invitation = session.get(PAGE)
-    if invitation is not None and not portal.link_is_usable(portal.SIGN_UP, invitation):
-        return dead_link(PAGE, offer_forgot=False)
+def sign_up_page() -> str | Answer:
+    # No account exists yet, so a dead invitation offers no "forgot password".
+    invitation, answer = arriving_link(PAGE, portal.SIGN_UP, optional=True, offer_forgot=False)
+    if answer is not None:
+        return answer
     if request.method == "GET":
         return _form(invitation, {})
     if invitation is not None:

@@ -216,3 +216,10 @@ def _link_in(message, path: str) -> str:
 
 def _path_of(link: str) -> str:
     return link.removeprefix("https://portal.example.org")
+
+
+def test_a_dead_invitation_says_so_without_offering_a_password_reset(client):
+    answer = client.get(client.get("/sign-up?token=no-such-invitation-token").location)
+    assert answer.status_code == 410 and "not valid any more" in page_text(answer)
+    assert "Forgot your password?" not in page_text(answer)
+    assert 'name="first_name"' in page_text(client.get("/sign-up"))  # a fresh sign-up is open
