@@ -1,6 +1,7 @@
 """Starting the program: demo database, first run, and a database that cannot be opened."""
 
 from clerkdesk.models import Household, StaffUser
+from clerkdesk.services import demo
 from clerkdesk.services.database import close_database
 from clerkdesk.ui import app as gui
 from clerkdesk.ui.sign_in import FirstRunDialog, SignInDialog
@@ -29,7 +30,7 @@ def _sign_in_as(username, password):
 
 def test_demo_mode_creates_the_demo_database_then_signs_in(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("CLERKDESK_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(gui, "DEMO_HOUSEHOLDS", 300)
+    monkeypatch.setattr(demo, "DEMO_HOUSEHOLDS", 300)
     desk = gui.Desk(None, demo_mode=True)
     assert desk.open()
     assert (tmp_path / "demo.sqlite3").exists()
