@@ -4,12 +4,15 @@ Keys under ``password_policy.`` live in the PasswordPolicy row (the "password de
 the rest are JSON values in the Setting table. An unset key reads as its default.
 """
 
+import functools
 import json
 import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -29,6 +32,7 @@ BCRYPT_COST_OVERRIDE = "CLERKDESK_BCRYPT_COST"
 _POLICY_PREFIX = "password_policy."
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
+P, R = ParamSpec("P"), TypeVar("R")
 RECENT_SECONDS = 5.0
 _recent: dict[str, tuple[float, object]] = {}  # key -> (when read, value)
 
@@ -180,12 +184,28 @@ def all_settings() -> list[tuple[SettingSpec, Value]]:
     return [(spec, get_setting(spec.key)) for spec in SPECS]
 
 
+def _then_forget_recent(service: Callable[P, R]) -> Callable[P, R]:
+    """Once the change has committed (or failed), `recent_setting` reads afresh. Forgetting
+    any earlier would let another thread cache the old value again before the commit."""
+
+    @functools.wraps(service)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return service(*args, **kwargs)
+        finally:
+            forget_recent()
+
+    return run
+
+
+@_then_forget_recent
 @transactional
 def set_setting(actor: StaffSession, key: str, value: object) -> Value:
     """Validate and store one setting (text from a CLI or form is converted)."""
     return _store(actor, key, value)
 
 
+@_then_forget_recent
 @transactional
 def set_settings(actor: StaffSession, changes: dict[str, object]) -> None:
     """Store several settings at once: one bad value and none of them change."""
@@ -194,7 +214,6 @@ def set_settings(actor: StaffSession, changes: dict[str, object]) -> None:
 
 
 def _store(actor: StaffSession, key: str, value: object) -> Value:
-    forget_recent()
     require(actor, Permission.SETTINGS_EDIT)
     spec = spec_for(key)
     new = parse_value(spec, value)
@@ -237,9 +256,9 @@ def bcrypt_cost() -> int:
 def seed_value(key: str, value: Value) -> None:
     """Store a setting without an actor: only for seeding a new (demo) database."""
     spec = spec_for(key)
-    forget_recent()
     Setting.insert(key=key, value=json.dumps(parse_value(spec, value))).on_conflict(
         conflict_target=[Setting.key], preserve=[Setting.value]).execute()
+    forget_recent()
 
 
 def ensure_policy() -> None:
