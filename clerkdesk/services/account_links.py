@@ -24,6 +24,7 @@ from .account_store import (
     claim_username,
     hash_for,
     merge_values,
+    new_owned_account,
     save_account,
     store_secret,
 )
@@ -181,10 +182,7 @@ def redeem_sign_up_link(secret: str, username: str, password: str, confirm: str
     with database.atomic():
         tokens.use(found)
         household = _linked_household(found.household_id)
-        account = WebAccount(household=household, username=username,
-                             username_key=claim_username(None, username))
-        save_account(account)
-        store_secret(account, hashed, must_change=False, source="owner")
+        account = new_owned_account(household.id, username, hashed)
         search_index.reindex(household.id)
         _portal_audit("portal.sign_up_link", account, outcome="created", username=username)
         case_notes.add_system_note(household.id, "Web account",

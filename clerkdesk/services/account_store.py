@@ -65,6 +65,15 @@ def store_secret(account: WebAccount, hashed: str, *, must_change: bool, source:
     tokens.void_for_account(account.id, RESET)
 
 
+def new_owned_account(household_id: int, username: str, hashed: str) -> WebAccount:
+    """A household's new account with the password it chose itself (already hashed)."""
+    account = WebAccount(household=household_id, username=username,
+                         username_key=claim_username(None, username))
+    save_account(account)
+    store_secret(account, hashed, must_change=False, source="owner")
+    return account
+
+
 def fresh_credential(account: WebAccount) -> str:
     """What a household is sent when nobody typed a password: the PIN its bulk-assign rule
     asks for, else a temporary password."""

@@ -23,12 +23,11 @@ from clerkdesk.models import (
     PassType,
     SearchToken,
     StaffUser,
-    WebAccount,
     database,
 )
 
 from . import audit, search_index
-from .account_store import account_by_username, claim_username, hash_for, save_account, store_secret
+from .account_store import account_by_username, hash_for, new_owned_account
 from .bulk import bulk_insert
 from .errors import ValidationError
 from .jobs import CancelToken, Job, Progress, ProgressCallback
@@ -338,11 +337,8 @@ def ensure_demo_portal_account() -> tuple[str, str]:
         if household is None:
             raise ValidationError("households", "Add demo households first.")
         with database.atomic():
-            account = WebAccount(household=household, username=username,
-                                 username_key=claim_username(None, username))
-            save_account(account)
-            store_secret(account, hash_for(password, password_policy()), must_change=False,
-                         source="owner")
+            account = new_owned_account(household.id, username,
+                                        hash_for(password, password_policy()))
             search_index.reindex(household.id)
             audit.record(None, "demo.portal_account", "web_account", account.id, household.id)
     return DEMO_PORTAL_SIGN_IN
