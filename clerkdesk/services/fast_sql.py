@@ -2,7 +2,7 @@
 
 peewee builds a query's SQL text anew on each call, and for a narrow lookup that costs
 several times what the database itself spends (about 0.5 ms against 0.02 ms). The portal's
-session check and landing page are written out here once instead, with `{p}` where each
+session check (services.portal_sessions) is written out once instead, with `{p}` where each
 value goes; the values still travel as parameters, never inside the text. Everything else
 stays with peewee's query builder.
 """

@@ -15,7 +15,7 @@ from peewee import fn
 
 from clerkdesk.models import Household, Member, WebAccount, database, utcnow
 
-from . import audit, case_notes, email_templates, fast_sql, passwords, search_index, tokens
+from . import audit, case_notes, email_templates, passwords, portal_sessions, search_index, tokens
 from . import sign_up as sign_ups
 from .account_links import (  # noqa: F401 - the link flows are part of the portal's API
     SIGN_IN,
@@ -42,7 +42,6 @@ from .contact_logins import login_id_from_typed
 from .email_delivery import DeliveryError, OutgoingEmail, deliver
 from .errors import ClerkDeskError, ValidationError
 from .household_passwords import MAX_LENGTH, check_new_password, recipe
-from .portal_sessions import member_names
 from .settings import PolicyView, bcrypt_cost, get_setting, password_policy, recent_setting
 from .usernames import normalise_username
 from .validation import normalise_email
@@ -135,14 +134,6 @@ def self_change_allowed() -> bool:
     return bool(recent_setting("portal.allow_self_change"))
 
 
-# The page a household sees most, so written out once (see fast_sql): the account's
-# household with its members, primary member first.
-HOME = ('SELECT a.username, a.must_change, h.name, m.first_name, m.last_name '
-        'FROM web_account a JOIN household h ON h.id = a.household_id '
-        'LEFT JOIN member m ON m.household_id = h.id WHERE a.id = {p} '
-        'ORDER BY m.is_primary DESC, m.last_name, m.first_name, m.id')
-
-
 @dataclass(frozen=True)
 class PortalHome:
     """What the signed-in landing page shows: never a secret, never another household."""
@@ -154,13 +145,11 @@ class PortalHome:
 
 
 def home(account_id: int) -> PortalHome:
-    """The landing page's view, in one query (the household with its members) plus the
-    setting: it is the page a household sees most."""
-    rows = fast_sql.rows(HOME, (account_id,))
-    if not rows:
+    """The landing page's view: the account's household with its members, primary first."""
+    view = portal_sessions.account_view(account_id)
+    if view is None:
         raise PortalRefusal("Your account is no longer there. Please contact the front desk.")
-    username, must_change, household_name = rows[0][:3]
-    return PortalHome(username, household_name, member_names(rows), bool(must_change),
+    return PortalHome(view.username, view.household_name, view.members, view.must_change,
                       self_change_allowed())
 
 

@@ -22,13 +22,15 @@ SIGNING_KEY_NAME = "portal-cookie-signing-key"
 # Asked on every signed-in page, so written out once (see fast_sql), and in one query with
 # the household and its members: each database call lets other threads take the
 # interpreter lock, and getting it back is what made busy pages slow.
+_ACCOUNT = ('SELECT a.id, a.must_change, a.household_id, a.username, h.name, m.first_name, '
+            'm.last_name FROM web_account a JOIN household h ON h.id = a.household_id ')
+_MEMBERS = 'LEFT JOIN member m ON m.household_id = h.id '
+_PRIMARY_FIRST = ' ORDER BY m.is_primary DESC, m.last_name, m.first_name, m.id'
 LIVE_SESSION = (
-    'SELECT a.id, a.must_change, a.household_id, a.username, h.name, m.first_name, '
-    'm.last_name FROM token t JOIN web_account a ON a.id = t.web_account_id '
-    'JOIN household h ON h.id = a.household_id LEFT JOIN member m ON m.household_id = h.id '
-    'WHERE t.token_hash = {p} AND t.kind = {p} AND t.used_at IS NULL AND t.expires_at > {p} '
-    'AND a.status = {p} AND a.locked = {p} '
-    'ORDER BY m.is_primary DESC, m.last_name, m.first_name, m.id')
+    _ACCOUNT + 'JOIN token t ON t.web_account_id = a.id ' + _MEMBERS
+    + 'WHERE t.token_hash = {p} AND t.kind = {p} AND t.used_at IS NULL AND t.expires_at > {p} '
+    'AND a.status = {p} AND a.locked = {p}' + _PRIMARY_FIRST)
+BY_ACCOUNT = _ACCOUNT + _MEMBERS + 'WHERE a.id = {p}' + _PRIMARY_FIRST
 
 
 @dataclass(frozen=True)
@@ -53,20 +55,25 @@ def current(secret: object) -> PortalSession | None:
     disabled or locked by the front desk since)."""
     if not isinstance(secret, str) or not tokens.MIN_SECRET <= len(secret) <= tokens.MAX_SECRET:
         return None
-    found = fast_sql.rows(LIVE_SESSION, (
+    return _view(fast_sql.rows(LIVE_SESSION, (
         tokens.digest(secret), SESSION, Token.expires_at.db_value(utcnow()), "active",
-        WebAccount.locked.db_value(False)))
-    if not found:
+        WebAccount.locked.db_value(False))))
+
+
+def account_view(account_id: int) -> PortalSession | None:
+    """The same view of an account, found by its id whatever its state (for a site that
+    keeps its own sessions and calls `portal.home`)."""
+    return _view(fast_sql.rows(BY_ACCOUNT, (account_id,)))
+
+
+def _view(rows: list[tuple]) -> PortalSession | None:
+    """One row per member; a household without members has one row of NULLs for them."""
+    if not rows:
         return None
-    account_id, must_change, household_id, username, household_name = found[0][:5]
+    account_id, must_change, household_id, username, household_name = rows[0][:5]
+    members = tuple(f"{first} {last}".strip() for *_, first, last in rows if first or last)
     return PortalSession(account_id, bool(must_change), household_id, username,
-                         household_name, member_names(found))
-
-
-def member_names(rows: list[tuple]) -> tuple[str, ...]:
-    """The members' names from rows that end in (first name, last name), as a page shows them;
-    a household without members has one row of NULLs from the outer join."""
-    return tuple(f"{first} {last}".strip() for *_, first, last in rows if first or last)
+                         household_name, members)
 
 
 def end(secret: object) -> None:
