@@ -1,7 +1,6 @@
 """Web Utilities → Bulk Web ID/PIN Assign: scope, rules, a dry-run preview, the run itself
 (in the background, with progress, ETA and Cancel) and the finish page with the exceptions."""
 
-import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -38,7 +37,7 @@ from clerkdesk.services.username_rules import NameParts, RuleProblem, compile_ru
 from .background import run_in_background
 from .exceptions_report import ExceptionsReportDialog, plain_table
 from .forms import small_note
-from .job_dialog import time_left
+from .job_dialog import JobRunPage
 from .messages import error_text, show_error
 from .table_model import RowTableModel
 
@@ -371,30 +370,20 @@ class PreviewPage(QWizardPage):
         return answer == QMessageBox.StandardButton.Yes
 
 
-class RunPage(QWizardPage):
+class RunPage(JobRunPage):
+    cancelling_text = "Cancelling after the current batch; nothing is lost…"
+
     def __init__(self, wizard: BulkAssignWizard) -> None:
-        super().__init__()
+        super().__init__("Assigning", "Each batch of households is saved as it is done: a "
+                         "cancelled run keeps its work and can be resumed.", "&Cancel the run")
         self.wizard_ = wizard
-        self.setTitle("Assigning")
-        self.setSubTitle("Each batch of households is saved as it is done: a cancelled run "
-                         "keeps its work and can be resumed.")
-        layout = QVBoxLayout(self)
-        self.progress = QProgressBar()
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.cancel_button = QPushButton("&Cancel the run")
-        self.cancel_button.clicked.connect(self.cancel)
         self.resume_button = QPushButton("&Resume")
         self.resume_button.clicked.connect(self._resume)
+        layout = QVBoxLayout(self)
         for widget in (self.progress, self.status, self.cancel_button, self.resume_button):
             layout.addWidget(widget)
         layout.addStretch()
-        self.token: CancelToken | None = None
-        self.closing = False
-
-    @property
-    def running(self) -> bool:
-        return self.token is not None
+        self.first_report = True
 
     def initializePage(self) -> None:
         if self.wizard_.resume is not None:
@@ -412,34 +401,21 @@ class RunPage(QWizardPage):
         except ClerkDeskError as error:
             self.status.setText(error_text(error))
             return
-        self.run_id, self.started, self.first_done = job.run_id, time.monotonic(), None
-        self.cancel_button.setEnabled(True)
-        self.status.setText("Starting…")
-        self.token = run_in_background(job.run, self._finished, self._failed, self._progress)
+        self.run_id, self.first_report = job.run_id, True
+        self.launch(job)
 
-    def _progress(self, progress: Progress) -> None:
-        if self.first_done is None:
-            self.first_done = progress.done  # a resumed run: the ETA counts this session only
-        self.progress.setMaximum(max(progress.total, 1))
-        self.progress.setValue(progress.done)
-        self.status.setText(progress.message
-                            + time_left(self.started, progress, self.first_done or 0))
+    def show_progress(self, progress: Progress) -> None:
+        if self.first_report:  # a resumed run: the ETA counts this session's work only
+            self.first_report, self.done_before = False, progress.done
+        super().show_progress(progress)
 
-    def cancel(self) -> None:
-        if self.token is not None:
-            self.token.cancel()
-            self.cancel_button.setEnabled(False)
-            self.status.setText("Cancelling after the current batch; nothing is lost…")
-
-    def _finished(self, run) -> None:
-        self.token = None
+    def finished(self, run) -> None:
         self.wizard_.finished_run = bulk_assign.get_run(self.wizard_.session, run.id)
         self.cancel_button.hide()
         self.completeChanged.emit()
         self.wizard_.next()
 
-    def _failed(self, error: Exception) -> None:
-        self.token = None
+    def failed(self, error: Exception) -> None:
         self.cancel_button.setEnabled(False)
         view = bulk_assign.get_run(self.wizard_.session, self.run_id)
         self.wizard_.resume = view

@@ -3,7 +3,6 @@ exceptions), choose the mode, import with progress and Cancel, and the result wi
 to delete a file that held plain passwords."""
 
 import html
-import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -46,7 +45,7 @@ from clerkdesk.services.session import StaffSession
 from .background import run_in_background
 from .exceptions_report import plain_table
 from .forms import small_note
-from .job_dialog import time_left
+from .job_dialog import JobRunPage
 from .messages import error_text, show_error
 from .table_model import RowTableModel
 
@@ -455,28 +454,16 @@ class ModePage(QWizardPage):
 
 # --- 5. the run, 6. the result ------------------------------------------------------------------
 
-class RunPage(QWizardPage):
+class RunPage(JobRunPage):
     def __init__(self, wizard: ImportWizard) -> None:
-        super().__init__()
+        super().__init__("Importing", "Passwords are hashed on every processor core; this can "
+                         "take a while for a large file.", "&Cancel the import")
         self.wizard_ = wizard
-        self.setTitle("Importing")
-        self.setSubTitle("Passwords are hashed on every processor core; this can take a while "
-                         "for a large file.")
         layout = QVBoxLayout(self)
-        self.progress = QProgressBar()
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.cancel_button = QPushButton("&Cancel the import")
-        self.cancel_button.clicked.connect(self.cancel)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.cancel_button, alignment=Qt.AlignmentFlag.AlignLeft)
         layout.addStretch()
-        self.token: CancelToken | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.token is not None
 
     def initializePage(self) -> None:
         try:
@@ -486,30 +473,15 @@ class RunPage(QWizardPage):
             self.status.setText(error_text(error))
             self.cancel_button.hide()
             return
-        self.started = time.monotonic()
-        self.status.setText("Starting…")
-        self.token = run_in_background(job.run, self._finished, self._failed, self._progress)
+        self.launch(job)
 
-    def _progress(self, progress: Progress) -> None:
-        self.progress.setMaximum(max(progress.total, 1))
-        self.progress.setValue(progress.done)
-        self.status.setText(progress.message + time_left(self.started, progress))
-
-    def cancel(self) -> None:
-        if self.token is not None:
-            self.token.cancel()
-            self.cancel_button.setEnabled(False)
-            self.status.setText("Cancelling after the current batch…")
-
-    def _finished(self, result: ImportResult) -> None:
-        self.token = None
+    def finished(self, result: ImportResult) -> None:
         self.wizard_.source = None  # the file's cells (its passwords too) are not needed now
         self.wizard_.result = result
         self.completeChanged.emit()
         self.wizard_.next()
 
-    def _failed(self, error: Exception) -> None:
-        self.token = None
+    def failed(self, error: Exception) -> None:
         self.wizard_.source = None
         self.cancel_button.hide()
         self.status.setText(error_text(error))
