@@ -25,6 +25,7 @@ from .account_store import (
     hash_for,
     merge_values,
     new_owned_account,
+    required_address,
     save_account,
     store_secret,
 )
@@ -35,7 +36,7 @@ from .errors import ClerkDeskError, ConflictError, NotFound, ValidationError
 from .household_passwords import check_new_password
 from .permissions import Permission, require
 from .session import StaffSession
-from .settings import get_setting, password_policy
+from .settings import get_setting, password_policy, required_portal_url
 from .tokens import InvalidToken
 from .usernames import normalise_username
 from .validation import clean_text, normalise_email
@@ -94,7 +95,7 @@ def send_login_link(actor: StaffSession, account_id: int) -> str:
     require(actor, Permission.WEB_DETAILS_EMAIL)
     account = account_by_id(account_id)
     _refuse_unusable(account)
-    address = _required_address(account)
+    address = required_address(account)
     lifetime = timedelta(hours=int(get_setting("security.login_link_hours")))
     with database.atomic():  # a failed send stores no link and keeps the earlier ones
         account = account_by_id(account_id)
@@ -136,7 +137,7 @@ def sign_up_link(actor: StaffSession, household_id: int, email: str | None = Non
     require(actor, Permission.WEB_DETAILS_CHANGE)
     address = _sign_up_address(actor, email)
     lifetime = timedelta(days=int(get_setting("security.sign_up_link_days")))
-    portal_url = _portal_url()
+    portal_url = required_portal_url()
     with database.atomic():  # a failed send leaves no link behind
         household = _household(household_id)
         secret = tokens.issue(SIGN_UP, lifetime, household_id=household.id)
@@ -292,14 +293,6 @@ def _portal_text(account: WebAccount) -> str:
     return str(password_policy().locked_message)
 
 
-def _required_address(account: WebAccount) -> str:
-    address = address_of(account)
-    if not address:
-        raise ValidationError("email", "This household has no email address on file. Add one "
-                              "in Household Maintenance first.")
-    return address
-
-
 def _sign_up_address(actor: StaffSession, email: str | None) -> str:
     if email is None or not email.strip():
         return ""
@@ -322,7 +315,7 @@ def _household_values(household: Household, link: str) -> dict[str, str]:
               .order_by(Member.is_primary.desc(), Member.id).first())
     return {"FirstName": (member.first_name if member else "") or household.name,
             "LastName": (member.last_name if member else "") or household.name,
-            "HouseholdName": household.name, "PortalLink": _portal_url(),
+            "HouseholdName": household.name, "PortalLink": required_portal_url(),
             "ResetLink": link}
 
 
@@ -330,16 +323,8 @@ def _rendered(template_name: str, values: dict[str, str]) -> tuple[str, str]:
     return email_templates.render(email_templates.get_template(template_name), values)
 
 
-def _portal_url() -> str:
-    url = str(get_setting("portal.url")).rstrip("/")
-    if not url:
-        raise ValidationError("portal.url", "Set the portal address (Settings → Portal) "
-                              "before sending links.")
-    return url
-
-
 def _link(path: str, secret: str, portal_url: str | None = None) -> str:
-    return f"{portal_url or _portal_url()}{path}?{urlencode({'token': secret})}"
+    return f"{portal_url or required_portal_url()}{path}?{urlencode({'token': secret})}"
 
 
 def _secret_in(link: object) -> str:

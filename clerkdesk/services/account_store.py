@@ -95,6 +95,15 @@ def address_of(account: WebAccount) -> str:
     return account.household.email
 
 
+def required_address(account: WebAccount) -> str:
+    """The address mail for this account goes to; a clear refusal when there is none."""
+    address = address_of(account)
+    if not address:
+        raise ValidationError("email", "This household has no email address on file. Add one "
+                              "in Household Maintenance first.")
+    return address
+
+
 def merge_values(account: WebAccount, **extra: str) -> dict[str, str]:
     household: Household = account.household
     member = account.member if account.member_id else _primary_member(household)

@@ -175,6 +175,16 @@ def recent_setting(key: str, max_age: float = RECENT_SECONDS) -> Value:
     return value
 
 
+def required_portal_url() -> str:
+    """The portal address links are made with, without a trailing slash; a clear refusal
+    when none is set."""
+    url = str(get_setting("portal.url")).rstrip("/")
+    if not url:
+        raise ValidationError("portal.url", "Set the portal address (Settings → Portal) "
+                              "before sending links.")
+    return url
+
+
 def forget_recent() -> None:
     """Drop what `recent_setting` remembers (a setting changed, another database opened)."""
     _recent.clear()

@@ -22,6 +22,7 @@ from .account_store import (
     is_expired,
     merge_values,
     notice_message,
+    required_address,
     save_account,
     store_secret,
 )
@@ -330,7 +331,7 @@ def email_credentials(actor: StaffSession, account_id: int, password: str = "",
     if password:
         require(actor, Permission.WEB_DETAILS_CHANGE)
     account = account_by_id(account_id)
-    address = _required_address(account)
+    address = required_address(account)
     policy = password_policy()
     if password:
         check_new_password(password, confirm, account.username, policy, chosen_by_household=False)
@@ -398,14 +399,6 @@ def _send_notice(account: WebAccount) -> None:
         with database.atomic():
             case_notes.add_system_note(account.household_id, "Web account",
                                        f"The change notice could not be emailed: {error}")
-
-
-def _required_address(account: WebAccount) -> str:
-    address = address_of(account)
-    if not address:
-        raise ValidationError("email", "This household has no email address on file. Add one "
-                              "in Household Maintenance first.")
-    return address
 
 
 def _household(household_id: int, member_id: int | None) -> Household:

@@ -19,7 +19,7 @@ from .email_delivery import OutgoingEmail, deliver
 from .errors import ClerkDeskError, ConflictError, ValidationError
 from .permissions import Permission, require
 from .session import StaffSession
-from .settings import get_setting
+from .settings import get_setting, required_portal_url
 
 log = logging.getLogger(__name__)
 WELCOME_SETTING = "accounts.welcome_email"
@@ -57,7 +57,7 @@ def resend_welcome(actor: StaffSession, account_id: int) -> str:
 def _send_welcome(account_id: int, actor: StaffSession | None) -> str:
     account = account_by_id(account_id)
     address = _checked_address(account)
-    portal_url = _portal_url()
+    portal_url = required_portal_url()
     lifetime = timedelta(days=int(get_setting("security.welcome_link_days")))
     with database.atomic():  # a failed send rolls back the new link and keeps the old ones
         account = account_by_id(account_id)
@@ -84,14 +84,6 @@ def _checked_address(account: WebAccount) -> str:
         raise ValidationError("email", "This household has no email address on file. Add one "
                               "in Household Maintenance first.")
     return address
-
-
-def _portal_url() -> str:
-    url = str(get_setting("portal.url")).rstrip("/")
-    if not url:
-        raise ValidationError("portal.url", "Set the portal address (Settings → Portal) "
-                              "before sending links.")
-    return url
 
 
 def _record_unsent(account_id: int, error: ClerkDeskError) -> None:
