@@ -111,6 +111,19 @@ def _make_staff(username: str, role: str):
     return staff.sign_in(username, STAFF_PASSWORD)
 
 
+def staff_without(admin, permission: str, username: str):
+    """A signed-in staff member whose role has every Clerk grant except `permission`."""
+    from clerkdesk.models import Role
+    from clerkdesk.services import roles
+
+    roles.create_role(admin, "Greeter", "Says hello.")
+    for granted in Role.get(Role.name == "Clerk").grants:
+        if granted.permission != permission:
+            roles.set_grant(admin, "Greeter", granted.permission, True)
+    staff.add_staff(admin, username, username.title(), STAFF_PASSWORD, "Greeter")
+    return staff.sign_in(username, STAFF_PASSWORD)
+
+
 @pytest.fixture
 def admin(db):
     return _make_staff("root-admin", ADMINISTRATOR)

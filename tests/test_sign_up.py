@@ -11,19 +11,18 @@ from clerkdesk.models import (
     CaseNote,
     Household,
     Member,
-    Role,
     RolePermission,
     SignUpReview,
     WebAccount,
 )
-from clerkdesk.services import demo, household_search, portal, roles, staff, web_accounts
+from clerkdesk.services import demo, household_search, portal, web_accounts
 from clerkdesk.services import sign_up as sign_ups
 from clerkdesk.services.bulk_targets import suspected_duplicates
 from clerkdesk.services.errors import ConflictError, PermissionDenied, ValidationError
 from clerkdesk.services.jobs import CancelToken
 from clerkdesk.services.portal import Outcome
 from clerkdesk.services.sign_up import SignUpOutcome
-from tests.conftest import STAFF_PASSWORD, stored_bytes
+from tests.conftest import staff_without, stored_bytes
 
 PASSWORD = "Heron-Pond-Lantern-7"
 BORN = date(1984, 7, 31)
@@ -348,17 +347,8 @@ def test_a_review_resolves_once(clerk, family, waiting, second):
     assert (Household.select().count(), WebAccount.select().count()) == (households, accounts)
 
 
-def _staff_without(admin, permission, username):
-    roles.create_role(admin, "Greeter", "Says hello.")
-    for granted in Role.get(Role.name == "Clerk").grants:
-        if granted.permission != permission:
-            roles.set_grant(admin, "Greeter", granted.permission, True)
-    staff.add_staff(admin, username, username.title(), STAFF_PASSWORD, "Greeter")
-    return staff.sign_in(username, STAFF_PASSWORD)
-
-
 def test_the_queue_needs_household_edit(admin, family, waiting):
-    greeter = _staff_without(admin, "household.edit", "gus")
+    greeter = staff_without(admin, "household.edit", "gus")
     for call in (lambda: sign_ups.pending_reviews(greeter),
                  lambda: sign_ups.review_detail(greeter, waiting),
                  lambda: sign_ups.link_to_household(greeter, waiting, family),
@@ -370,7 +360,7 @@ def test_the_queue_needs_household_edit(admin, family, waiting):
 
 
 def test_making_a_login_also_needs_web_details_change(admin, family, waiting):
-    helper = _staff_without(admin, "web_details.change", "hal")
+    helper = staff_without(admin, "web_details.change", "hal")
     with pytest.raises(PermissionDenied):
         sign_ups.link_to_household(helper, waiting, family)
     with pytest.raises(PermissionDenied):

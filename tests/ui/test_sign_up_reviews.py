@@ -6,11 +6,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from clerkdesk.models import Household, Role, SignUpReview, WebAccount
-from clerkdesk.services import households, portal, roles, sign_up, staff, web_accounts
+from clerkdesk.models import Household, SignUpReview, WebAccount
+from clerkdesk.services import households, portal, sign_up, web_accounts
 from clerkdesk.services.households import HouseholdData, MemberData
 from clerkdesk.ui.sign_up_reviews import SAME_COLOUR, RefuseDialog, SignUpReviewPanel
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import staff_without
 from tests.ui.modal import when_modal
 
 PASSWORD = "Heron-Pond-Lantern-7"
@@ -186,17 +186,8 @@ def test_refresh_shows_new_requests(qtbot, clerk, family):
     assert panel.model.rowCount() == 1 and panel.comparison.isVisible()
 
 
-def _staff_without(admin, permission, username):
-    roles.create_role(admin, "Greeter", "Says hello.")
-    for granted in Role.get(Role.name == "Clerk").grants:
-        if granted.permission != permission:
-            roles.set_grant(admin, "Greeter", granted.permission, True)
-    staff.add_staff(admin, username, username.title(), STAFF_PASSWORD, "Greeter")
-    return staff.sign_in(username, STAFF_PASSWORD)
-
-
 def test_a_role_without_web_details_change_can_only_refuse(qtbot, admin, waiting):
-    helper = _staff_without(admin, "web_details.change", "hal")
+    helper = staff_without(admin, "web_details.change", "hal")
     panel = _panel(qtbot, helper)
     assert panel.model.rowCount() == 1
     assert not panel.link_button.isEnabled() and not panel.create_button.isEnabled()
@@ -205,7 +196,7 @@ def test_a_role_without_web_details_change_can_only_refuse(qtbot, admin, waiting
 
 
 def test_a_role_without_household_edit_sees_why(qtbot, admin, waiting):
-    greeter = _staff_without(admin, "household.edit", "gus")
+    greeter = staff_without(admin, "household.edit", "gus")
     panel = _panel(qtbot, greeter)
     assert panel.model.rowCount() == 0
     assert "Edit households" in panel.status.text()
