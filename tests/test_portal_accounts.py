@@ -199,6 +199,17 @@ def test_the_walk_chosen_for_the_first_page_is_kept_by_its_key(clerk, accounts, 
     assert page.next_key[0] == "index"  # a common one: a batch at a time
 
 
+def test_two_common_words_are_walked_from_the_rarer_one(clerk, accounts, monkeypatch):
+    """Past the short count both words look alike; the long count tells them apart, so the
+    walk reads the 30 "pat" rows rather than the 60 "fam" ones (names and user names)."""
+    monkeypatch.setattr(portal_accounts, "BREADTH_STAGES", (2, 1_000))
+    page = portal_accounts.account_page(clerk, AccountFilter("all", "fam pat"), size=5)
+    assert page.next_key[1] == "pat" and len(page.rows) == 5
+    monkeypatch.setattr(portal_accounts, "BREADTH_STAGES", (2, 4))  # both reach every cap
+    page = portal_accounts.account_page(clerk, AccountFilter("all", "fam pat"), size=5)
+    assert page.next_key[1] == "fam"  # a tie: the word counted first (the longer) leads
+
+
 @pytest.mark.parametrize("key", [("user",), ("range", "zzz", "", 0, 0), ("index", "fam", 1, 2, 3),
                                  "fam", ["user", ""], ("drop table",)])
 def test_a_key_from_another_list_is_refused(clerk, accounts, key):
