@@ -10,6 +10,7 @@ import pytest
 
 from clerkdesk.models import AuditEvent, CaseNote, Household, Member, SearchToken, WebAccount
 from clerkdesk.services import household_search, import_hashing, imports, passwords, portal
+from clerkdesk.services.account_store import address_of
 from clerkdesk.services.errors import PermissionDenied, ValidationError
 from clerkdesk.services.import_rows import HIDDEN
 from clerkdesk.services.imports import ColumnMapping, ImportFileError, ImportOptions
@@ -201,6 +202,31 @@ def test_duplicates_in_the_file_and_against_the_database(supervisor, kennel, tmp
 
 
 # --- the two modes ------------------------------------------------------------------------------
+
+def test_an_email_the_mail_goes_to_anyway_is_not_stored_as_the_accounts_own(supervisor, kennel,
+                                                                            tmp_path):
+    """The household's (or the matched member's) own address is followed, not copied: when
+    the household's email changes, its login's mail follows. The preview still shows it."""
+    Member.update(email="bo@example.org").where(Member.first_name == "Bo").execute()
+    path = write(tmp_path, ["Client,Login,Email,First,Last",
+                            "1001,bo,BO@example.org,Bo,O'Brien",  # the member's, any case
+                            "1002,ng,NG@Example.org,,",  # the household's
+                            "1003,garcia,other@example.org,,",  # an address of its own
+                            "1004,smith,,,"])
+    checked = check(supervisor, path, ColumnMapping({
+        "client_id": "Client", "username": "Login", "email": "Email", "first_name": "First",
+        "last_name": "Last"}))
+    assert [row.email for row in checked.sample] == ["BO@example.org", "NG@Example.org",
+                                                     "other@example.org", ""]
+    run(supervisor, checked)
+    accounts = {a.username: a for a in WebAccount.select()}
+    assert {name: a.email for name, a in accounts.items()} == {
+        "bo": "", "ng": "", "garcia": "other@example.org", "smith": ""}
+    assert [address_of(accounts[name]) for name in ("bo", "ng", "garcia", "smith")] == [
+        "bo@example.org", "ng@example.org", "other@example.org", "sm@example.org"]
+    Household.update(email="new-ng@example.org").where(Household.client_id == "1002").execute()
+    assert address_of(WebAccount.get(WebAccount.username == "ng")) == "new-ng@example.org"
+
 
 def test_all_or_nothing_writes_nothing_when_a_row_is_bad(supervisor, kennel, tmp_path):
     path = write(tmp_path, ["Client,Login", "1001,obrien", "7777,nobody"])

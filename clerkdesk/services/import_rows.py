@@ -118,6 +118,10 @@ class ImportRow:
     secret: str = ""
     old_hash: str = ""
     member_id: int | None = None
+    # False when the email is the one the account's mail would go to anyway (its member's,
+    # else its household's): the account then stores none of its own, and follows that
+    # address when it changes.
+    email_is_own: bool = True
     # What the row brings to sign in with: "password", "old hash" or "none". Kept apart from
     # `secret`, which is emptied as soon as the password is hashed.
     credential: str = field(init=False)
@@ -420,6 +424,7 @@ class RowChecker:
         if household is not None:
             row.household_id = household
             row.member_id = found.member_for(row)
+            row.email_is_own = row.email.casefold() != found.address_for(row).casefold()
             problems += self._household_problems(row, found)
         return problems
 
@@ -515,13 +520,19 @@ class _Lookups:
     taken_keys: set[str]
     accounts: dict[int, str]  # household -> a user name it already has
     members: dict[int, list[tuple[int, str, str, str]]]  # household -> (id, first, last, digits)
+    household_emails: dict[int, str]  # household -> its email ("" for none)
+    member_emails: dict[int, str]  # member -> its email, for members that have one
 
     @classmethod
     def load(cls, rows: list[ImportRow], more_client_ids: set[str], with_members: bool
              ) -> "_Lookups":
         client_ids = {r.client_id for r in rows} | more_client_ids
-        households = dict(rows_where_in(Household, (Household.client_id, Household.id),
-                                        Household.client_id, client_ids))
+        households, household_emails, member_emails = {}, {}, {}
+        for client_id, household, email in rows_where_in(
+                Household, (Household.client_id, Household.id, Household.email),
+                Household.client_id, client_ids):
+            households[client_id] = household
+            household_emails[household] = email or ""
         taken = {key for (key,) in rows_where_in(WebAccount, (WebAccount.username_key,),
                                                  WebAccount.username_key,
                                                  {r.key for r in rows})}
@@ -530,9 +541,11 @@ class _Lookups:
                                       WebAccount.household, ids))
         members: dict[int, list[tuple[int, str, str, str]]] = {}
         if with_members:
-            for member, household, first, last, digits in rows_where_in(
+            for member, household, first, last, digits, email in rows_where_in(
                     Member, (Member.id, Member.household, Member.first_name, Member.last_name,
-                             Member.phone_digits), Member.household, ids):
+                             Member.phone_digits, Member.email), Member.household, ids):
+                if email:
+                    member_emails[member] = email
                 # casefold, not fold_key: both sides are NFC already (clean_text), and
                 # NFKC on every member's name would cost more than the query.
                 person = (member, first.casefold(), last.casefold(), digits)
@@ -541,7 +554,13 @@ class _Lookups:
                     members[household] = [person]
                 else:
                     people.append(person)
-        return cls(households, taken, accounts, members)
+        return cls(households, taken, accounts, members, household_emails, member_emails)
+
+    def address_for(self, row: ImportRow) -> str:
+        """Where the account's mail would go without an address of its own (as
+        `account_store.address_of`): its member's email, else its household's."""
+        member_email = self.member_emails.get(row.member_id) if row.member_id else None
+        return member_email or self.household_emails.get(row.household_id, "")
 
     def member_for(self, row: ImportRow) -> int | None:
         """The household's member this login is for, when the row names exactly one."""

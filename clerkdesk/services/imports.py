@@ -534,7 +534,8 @@ def _account_row(row: ImportRow, stored: str | None, now: datetime | str) -> tup
     """Old credentials keep working as the household's own; without any, the household
     must choose a password."""
     has_credential = stored is not None
-    return (row.household_id, row.member_id, row.username, row.key, row.email, stored,
+    return (row.household_id, row.member_id, row.username, row.key,
+            row.email if row.email_is_own else "", stored,
             not has_credential, "owner" if has_credential else "assigned",
             now if has_credential else None, now if has_credential else None, now, now)
 
