@@ -27,10 +27,6 @@ SQLITE_PRAGMAS = {
     "busy_timeout": 5000,
     "synchronous": "normal",
     "cache_size": -32000,
-    # Pages read through a memory map rather than a read() call each: a search that seeks
-    # through a large index spent more time in the kernel copying pages than in SQLite.
-    # SQLite lowers it to its own ceiling (2 GiB by default); memory is the OS's file cache.
-    "mmap_size": 1 << 31,
 }
 URL_HELP = (
     "Use sqlite:///path/to/clerkdesk.sqlite3 or postgresql://user@host:5432/database."
