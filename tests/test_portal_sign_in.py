@@ -144,9 +144,7 @@ def test_hostile_sign_in_input_is_just_wrong(account, bad):
     assert WebAccount.get_by_id(account).failed_attempts == 0
 
 
-def test_concurrent_failures_never_pass_the_maximum(account, admin, db_url):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+def test_concurrent_failures_never_pass_the_maximum(account, admin):
     _max_attempts(admin, 3)
     barrier = threading.Barrier(8)
     results = []

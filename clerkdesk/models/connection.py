@@ -124,7 +124,12 @@ def _sqlite(params: dict) -> tuple[SqliteDatabase, DatabaseInfo]:
             raise DatabaseUnavailable(
                 f"Cannot create the folder for {path}: {error.strerror}."
             ) from None
-    db = SqliteDatabase(path_text, pragmas=SQLITE_PRAGMAS, timeout=5, **params)
+    # Transactions take the write lock when they begin (BEGIN IMMEDIATE), so a second writer
+    # waits its turn (busy_timeout) instead of failing at once with "database is locked":
+    # SQLite cannot let a transaction that has read (to check a user name is free) upgrade
+    # to writing after another one wrote meanwhile. Readers are never held up (WAL).
+    db = SqliteDatabase(path_text, pragmas=SQLITE_PRAGMAS, timeout=5, lock_type="IMMEDIATE",
+                        **params)
     return db, DatabaseInfo("sqlite", path_text, 0)
 
 
