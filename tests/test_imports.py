@@ -9,13 +9,21 @@ import bcrypt
 import pytest
 
 from clerkdesk.models import AuditEvent, CaseNote, Household, Member, SearchToken, WebAccount
-from clerkdesk.services import household_search, import_hashing, imports, passwords, portal
+from clerkdesk.services import (
+    household_search,
+    import_hashing,
+    imports,
+    passwords,
+    portal,
+    portal_accounts,
+)
 from clerkdesk.services.account_store import address_of
 from clerkdesk.services.errors import PermissionDenied, ValidationError
 from clerkdesk.services.import_rows import HIDDEN
 from clerkdesk.services.imports import ColumnMapping, ImportFileError, ImportOptions
 from clerkdesk.services.jobs import Cancelled, CancelToken
 from clerkdesk.services.portal import Outcome
+from clerkdesk.services.portal_accounts import AccountFilter
 from tests.conftest import stored_bytes
 
 HEADER = "Client,Login,E-mail,Phone,First Name,Last Name,Password,Hash"
@@ -226,6 +234,8 @@ def test_an_email_the_mail_goes_to_anyway_is_not_stored_as_the_accounts_own(supe
         "bo@example.org", "ng@example.org", "other@example.org", "sm@example.org"]
     Household.update(email="new-ng@example.org").where(Household.client_id == "1002").execute()
     assert address_of(WebAccount.get(WebAccount.username == "ng")) == "new-ng@example.org"
+    found = portal_accounts.account_page(supervisor, AccountFilter("all", "other@example"))
+    assert [row.username for row in found.rows] == ["garcia"]  # found by its own address
 
 
 def test_all_or_nothing_writes_nothing_when_a_row_is_bad(supervisor, kennel, tmp_path):
@@ -440,11 +450,17 @@ def test_an_imported_user_name_gets_the_search_words_the_index_gives_it():
 
     names = ["kennel.garcia", "O'Brien-Family", "Nguyễn", "ÅSA", "...", "b" * 150,
              "Ünïcødé " * 40, "bob"]
-    rows = [ImportRow(n, 7, str(n), name, username_key(name)) for n, name in enumerate(names)]
-    expected = {(7, kind, token) for name in names
-                for kind, token in search_index.tokens_for("", "", "", "", (), [name])}
+    emails = ["", "Own.Address@Example.org", "", "x@" + "y" * 200 + ".org", "", "", "", ""]
+    rows = [ImportRow(n, 7, str(n), name, username_key(name), email=email)
+            for n, (name, email) in enumerate(zip(names, emails, strict=True))]
+    rows[2].email_is_own = False  # the household's own address: no words of the login's
+    rows[2].email = "home@example.org"
+    expected = {(7, kind, token) for name, email in zip(names, emails, strict=True)
+                for kind, token in search_index.tokens_for("", "", "", "", (), [name],
+                                                           [email])}
     made = imports._user_tokens(rows)
     assert len(made) == len(set(made)) and set(made) == expected
+    assert (7, "email", "ownaddress") in made
 
 
 def test_the_import_puts_back_the_connections_checkpoint_setting(supervisor, kennel, tmp_path):

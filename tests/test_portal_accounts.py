@@ -199,6 +199,19 @@ def test_the_walk_chosen_for_the_first_page_is_kept_by_its_key(clerk, accounts, 
     assert page.next_key[0] == "index"  # a common one: a batch at a time
 
 
+def test_an_accounts_own_email_finds_it_and_a_changed_one_no_longer_does(clerk, accounts,
+                                                                        supervisor):
+    portal_accounts.change_email(supervisor, accounts["fam07"], "Kim.Lee@Elsewhere.example")
+    for text in ("kim.lee@elsewhere", "kimlee", "kim.lee"):
+        assert _names(_all(clerk, text=text)) == ["fam07"], text
+    portal_accounts.change_email(supervisor, accounts["fam07"], "new.one@example.net")
+    assert _all(clerk, text="kimlee") == []
+    assert _names(_all(clerk, text="new.one")) == ["fam07"]
+    portal_accounts.change_email(supervisor, accounts["fam07"], "")  # back to the household's
+    assert _all(clerk, text="new.one") == []
+    assert _names(_all(clerk, text="f7@example.org")) == ["fam07"]
+
+
 def test_two_common_words_are_walked_from_the_rarer_one(clerk, accounts, monkeypatch):
     """Past the short count both words look alike; the long count tells them apart, so the
     walk reads the 30 "pat" rows rather than the 60 "fam" ones (names and user names)."""

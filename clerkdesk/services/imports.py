@@ -547,10 +547,11 @@ def _stored_hash(row: ImportRow, hashes: dict[int, str]) -> str | None:
 
 
 def _user_tokens(batch: list[ImportRow]) -> list[tuple]:
-    """The search words of each new user name (households found by it at the desk): what
+    """The search words of each new login (households found by them at the desk): what
     `search_index.tokens_for` gives a user name alone — its key, and the key's letters and
-    digits run together — made straight from the key the check computed. In word order, so
-    the inserts walk the word index rather than jump about it."""
+    digits run together — made straight from the key the check computed, and the words of
+    the login's own email when it has one. In word order, so the inserts walk the word index
+    rather than jump about it."""
     rows = []
     for row in batch:
         key = row.key
@@ -560,6 +561,9 @@ def _user_tokens(batch: list[ImportRow]) -> list[tuple]:
             rows.append((row.household_id, "user", whole))
         if run_together and run_together != whole:
             rows.append((row.household_id, "user", run_together))
+        if row.email_is_own and row.email:  # the desk finds the household by it too
+            rows += [(row.household_id, "email", token) for token in
+                     {word[:TOKEN_LENGTH] for word in search_index.email_tokens(row.email)}]
     rows.sort(key=lambda token_row: token_row[2])
     return rows
 

@@ -28,7 +28,7 @@ from peewee import JOIN, PostgresqlDatabase, Tuple, fn
 
 from clerkdesk.models import Household, Member, SearchToken, WebAccount, database
 
-from . import audit, case_notes, email_templates, tokens, web_accounts
+from . import audit, case_notes, email_templates, search_index, tokens, web_accounts
 from .account_store import RESET, account_by_id, address_of, merge_values, save_account
 from .email_delivery import OutgoingEmail, deliver
 from .errors import NotFound, ValidationError
@@ -550,6 +550,7 @@ def change_email(actor: StaffSession, account_id: int, email: str) -> AccountRow
             return _fresh_row(account.id)
         account.email = address
         save_account(account)
+        search_index.reindex(account.household_id)  # found by its own address, not the old
         audit.record(actor, "web_account.set_email", "web_account", account.id,
                      account.household_id, old=old, new=address)
         case_notes.add_system_note(

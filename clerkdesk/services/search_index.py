@@ -66,8 +66,10 @@ Person = tuple[str, str, str, str]  # first name, last name, phone, email
 
 
 def tokens_for(client_id: str, name: str, phone: str, email: str, people: Iterable[Person],
-               usernames: Iterable[str]) -> set[tuple[str, str]]:
-    """Every (kind, word) a household is found by."""
+               usernames: Iterable[str], account_emails: Iterable[str] = ()
+               ) -> set[tuple[str, str]]:
+    """Every (kind, word) a household is found by; `account_emails` are its web accounts'
+    own addresses (a login's email when it is not the member's or the household's)."""
     client = fold(client_id).strip()
     tokens = {("client", client), ("client", "".join(_WORD.findall(client)))}
     tokens |= _kinded_names(name)
@@ -83,14 +85,18 @@ def tokens_for(client_id: str, name: str, phone: str, email: str, people: Iterab
     for username in usernames:
         key = username_key(username)
         tokens.update((("user", key), ("user", "".join(_WORD.findall(fold(key))))))
+    for account_email in account_emails:
+        if account_email and account_email != email:
+            tokens.update(("email", t) for t in email_tokens(account_email))
     return {(kind, token[:TOKEN_LENGTH]) for kind, token in tokens if token}
 
 
 def household_tokens(household: Household, members: Iterable[Member],
-                     usernames: Iterable[str]) -> set[tuple[str, str]]:
+                     usernames: Iterable[str], account_emails: Iterable[str] = ()
+                     ) -> set[tuple[str, str]]:
     people = [(m.first_name, m.last_name, m.phone, m.email) for m in members]
     return tokens_for(household.client_id, household.name, household.phone, household.email,
-                      people, usernames)
+                      people, usernames, account_emails)
 
 
 def reindex(household_id: int) -> None:
@@ -100,10 +106,10 @@ def reindex(household_id: int) -> None:
     if household is None:
         return
     members = Member.select().where(Member.household == household_id)
-    usernames = [a.username for a in WebAccount.select(WebAccount.username)
-                 .where(WebAccount.household == household_id)]
-    rows = [(household_id, kind, token)
-            for kind, token in household_tokens(household, members, usernames)]
+    accounts = list(WebAccount.select(WebAccount.username, WebAccount.email)
+                    .where(WebAccount.household == household_id))
+    rows = [(household_id, kind, token) for kind, token in household_tokens(
+        household, members, [a.username for a in accounts], [a.email for a in accounts])]
     bulk_insert(SearchToken, TOKEN_FIELDS, rows)
 
 
@@ -121,11 +127,13 @@ def reindex_many(households: list[Household]) -> None:
     """Replace the words of several households at once; inside the caller's transaction."""
     ids = [h.id for h in households]
     members = _group(Member.select().where(Member.household.in_(ids)), "household_id")
-    accounts = _group(WebAccount.select(WebAccount.household, WebAccount.username)
+    accounts = _group(WebAccount.select(WebAccount.household, WebAccount.username,
+                                        WebAccount.email)
                       .where(WebAccount.household.in_(ids)), "household_id")
     rows = [(h.id, kind, token) for h in households
             for kind, token in household_tokens(
-                h, members.get(h.id, []), [a.username for a in accounts.get(h.id, [])])]
+                h, members.get(h.id, []), [a.username for a in accounts.get(h.id, [])],
+                [a.email for a in accounts.get(h.id, [])])]
     SearchToken.delete().where(SearchToken.household.in_(ids)).execute()
     bulk_insert(SearchToken, TOKEN_FIELDS, rows)
 
