@@ -36,6 +36,7 @@ from .search_index import TOKEN_FIELDS, tokens_for
 from .session import StaffSession
 from .settings import get_setting, password_policy, seed_value
 from .staff import add_staff_unchecked
+from .write_ahead_log import checkpoint_once
 
 MAX_HOUSEHOLDS = 2_000_000
 DEMO_HOUSEHOLDS = 3_000  # what a new demo database starts with (`make run`, `make portal`)
@@ -174,14 +175,12 @@ def _bulk_load(empty: bool) -> Iterator[None]:
         yield
         return
     dropped = _drop_secondary_indexes() if empty else []
-    database.execute_sql("PRAGMA wal_autocheckpoint=0")
-    try:
-        yield
-    finally:
-        for create in dropped:
-            database.execute_sql(create)
-        database.execute_sql("PRAGMA wal_autocheckpoint=1000")
-        database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    with checkpoint_once():
+        try:
+            yield
+        finally:
+            for create in dropped:
+                database.execute_sql(create)
 
 
 def _drop_secondary_indexes() -> list[str]:

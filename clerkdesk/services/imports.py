@@ -15,7 +15,6 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -61,6 +60,7 @@ from .jobs import Cancelled, CancelToken, Job, Progress, ProgressCallback
 from .permissions import Permission, require
 from .session import StaffSession
 from .settings import get_setting, password_policy
+from .write_ahead_log import checkpoint_once
 
 __all__ = [
     "EXCEPTION_HEADERS", "FIELDS", "ColumnMapping", "ImportCheck", "ImportFile",
@@ -309,7 +309,7 @@ class ImportJob(Job):
         result = ImportResult(self.check.file_name, skipped=self.check.bad_rows,
                               file_had_plain_passwords=self.check.file_has_plain_passwords)
         try:
-            with _one_checkpoint(), without_cyclic_gc():
+            with checkpoint_once(alongside=True), without_cyclic_gc():
                 if self.options.skip_bad_rows:
                     self._write_all(result, report, cancel, per_batch=True)
                     self._audit(result, "finished")
@@ -502,26 +502,6 @@ class ImportJob(Job):
                                        f"choose a password was emailed to {address}.",
                                        self.actor)
         return True
-
-
-@contextmanager
-def _one_checkpoint() -> Iterator[None]:
-    """On SQLite, the write-ahead log copied into the database once, after the import, rather
-    than after every commit that leaves it over 1,000 pages (SQLite's default): an import's
-    batches touch the same index pages again and again, and each of those checkpoints would
-    copy them all once more. The connection's own setting is put back afterwards."""
-    if not isinstance(database.obj, SqliteDatabase):
-        yield
-        return
-    (pages,) = database.execute_sql("PRAGMA wal_autocheckpoint").fetchone()
-    database.execute_sql("PRAGMA wal_autocheckpoint = 0")
-    try:
-        yield
-    finally:
-        database.execute_sql(f"PRAGMA wal_autocheckpoint = {int(pages)}")
-        if not database.in_transaction():  # a caller's open transaction checkpoints later
-            # TRUNCATE also gives back the disk the grown WAL took (about 130 MB per 100,000).
-            database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _cell_time(moment: datetime) -> datetime | str:
