@@ -247,11 +247,11 @@ def index_is_current() -> bool:
     ids += [home for (home,) in WebAccount.select(WebAccount.household).tuples()]
     for home in Household.select().where(Household.id.in_(ids)):
         members = list(Member.select().where(Member.household == home.id))
-        usernames = [name for (name,) in WebAccount.select(WebAccount.username)
-                     .where(WebAccount.household == home.id).tuples()]
+        accounts = WebAccount.select(WebAccount.username, WebAccount.email) \
+            .where(WebAccount.household == home.id)
         stored = set(SearchToken.select(SearchToken.kind, SearchToken.token)
                      .where(SearchToken.household == home.id).tuples())
-        if stored != search_index.household_tokens(home, members, usernames):
+        if stored != search_index.household_tokens(home, members, accounts):
             print(f"The cached index is stale (household {home.id} is indexed differently by "
                   "the current code): rebuilding", flush=True)
             return False

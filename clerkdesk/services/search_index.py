@@ -92,11 +92,12 @@ def tokens_for(client_id: str, name: str, phone: str, email: str, people: Iterab
 
 
 def household_tokens(household: Household, members: Iterable[Member],
-                     usernames: Iterable[str], account_emails: Iterable[str] = ()
-                     ) -> set[tuple[str, str]]:
+                     accounts: Iterable[WebAccount]) -> set[tuple[str, str]]:
+    """The words of a household as stored; `accounts` need their username and email."""
     people = [(m.first_name, m.last_name, m.phone, m.email) for m in members]
+    accounts = list(accounts)
     return tokens_for(household.client_id, household.name, household.phone, household.email,
-                      people, usernames, account_emails)
+                      people, [a.username for a in accounts], [a.email for a in accounts])
 
 
 def reindex(household_id: int) -> None:
@@ -106,10 +107,10 @@ def reindex(household_id: int) -> None:
     if household is None:
         return
     members = Member.select().where(Member.household == household_id)
-    accounts = list(WebAccount.select(WebAccount.username, WebAccount.email)
-                    .where(WebAccount.household == household_id))
-    rows = [(household_id, kind, token) for kind, token in household_tokens(
-        household, members, [a.username for a in accounts], [a.email for a in accounts])]
+    accounts = WebAccount.select(WebAccount.username, WebAccount.email) \
+        .where(WebAccount.household == household_id)
+    rows = [(household_id, kind, token)
+            for kind, token in household_tokens(household, members, accounts)]
     bulk_insert(SearchToken, TOKEN_FIELDS, rows)
 
 
@@ -131,9 +132,8 @@ def reindex_many(households: list[Household]) -> None:
                                         WebAccount.email)
                       .where(WebAccount.household.in_(ids)), "household_id")
     rows = [(h.id, kind, token) for h in households
-            for kind, token in household_tokens(
-                h, members.get(h.id, []), [a.username for a in accounts.get(h.id, [])],
-                [a.email for a in accounts.get(h.id, [])])]
+            for kind, token in household_tokens(h, members.get(h.id, []),
+                                                accounts.get(h.id, []))]
     SearchToken.delete().where(SearchToken.household.in_(ids)).execute()
     bulk_insert(SearchToken, TOKEN_FIELDS, rows)
 
