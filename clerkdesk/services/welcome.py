@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 from clerkdesk.models import WebAccount, database
 
 from . import audit, case_notes, email_templates, tokens
-from .account_store import RESET, account_by_id, address_of, merge_values
+from .account_store import RESET, account_by_id, merge_values, required_address
 from .email_delivery import OutgoingEmail, deliver
-from .errors import ClerkDeskError, ConflictError, ValidationError
+from .errors import ClerkDeskError, ConflictError
 from .permissions import Permission, require
 from .session import StaffSession
 from .settings import get_setting, required_portal_url
@@ -79,11 +79,7 @@ def _checked_address(account: WebAccount) -> str:
     if account.status != "active":
         raise ConflictError(f"The web account “{account.username}” is disabled. Enable it "
                             "before sending a welcome email.")
-    address = address_of(account)
-    if not address:
-        raise ValidationError("email", "This household has no email address on file. Add one "
-                              "in Household Maintenance first.")
-    return address
+    return required_address(account)
 
 
 def _record_unsent(account_id: int, error: ClerkDeskError) -> None:
