@@ -443,6 +443,43 @@ def test_row_checks_match_the_shared_text_and_email_checks():
             assert validation.is_valid_email(text) and got[1] == text, email
 
 
+@pytest.mark.parametrize("required", [frozenset(), frozenset({"email", "first_name"})])
+def test_a_chunk_checked_a_column_at_a_time_gives_what_each_row_checked_alone_gives(required):
+    """`_clean_chunk` settles ordinary cells column by column and sends the rest through
+    `_clean`; every row must come out exactly as `_clean` makes it: values, problems and
+    the client ID, whatever mix of odd cells a chunk holds."""
+    from clerkdesk.services.import_rows import FIELDS, RowChecker
+
+    headers = tuple(FIELDS)
+    checker = RowChecker(imports.ImportFile("t.csv", "UTF-8", headers, []),
+                         ColumnMapping({name: name for name in FIELDS}, required), "US",
+                         one_login_per_household=True)
+    old_hash = "$2b$12$" + "a" * 53
+    plain_rows = [[f"c{n}", f"user{n}", f"u{n}@example.org", "(303) 413-9674", "Ann", "Lee",
+                   "", ""] for n in range(50)]
+    # Printable columns (one test of the whole column passes), with cells that still need
+    # `_clean`: not NFC, too long, an empty required cell, an address that is not plain.
+    names = ["ÅNGSTRÖM", "Cafe\u0301", "Straße", "x" * 41, "ｆｕｌｌ", "Ann"]
+    printable_rows = [[f"c{n}", name, "ann@example.org", "", name, name, "", ""]
+                      for n, name in enumerate(names)]
+    printable_rows += [[f"c{n}", f"user{n}", email, "", "Ann", "Lee", "", ""] for n, email in
+                       enumerate(["a..b@example.org", "ann@example", "ann@@example.org", ""])]
+    empty_rows = [["c1", "user1", "ann@example.org", "", "", "Lee", "", ""],
+                  ["c1", "user1", "  ", " ", "Ann", "Lee", "", ""],
+                  ["c1", "", "ann@example.org", "", "Ann", "Lee", "", ""]]
+    odd_rows = [[text, text, email, text, text, text, text, ""]
+                for text, email in zip(ODD_TEXTS, ODD_EMAILS * 2, strict=False)]
+    odd_rows += [["c1", "u1", "a@example.org", "", "Ann", "Lee", "pw", old_hash],  # both
+                 ["c1", "u1"],  # short row
+                 ["c1", "u1", "a@example.org", "", "", "", "", "", "extra"],  # long row
+                 ["c1", "u1", "", "", "José", "Ｌｅｅ", " pw ", ""]]
+    for chunk in (plain_rows, plain_rows + printable_rows, plain_rows + empty_rows,
+                  plain_rows + odd_rows, odd_rows):
+        expected = [checker._clean(number, row) for number, row in enumerate(chunk, start=2)]
+        assert checker._clean_chunk(2, chunk) == expected
+    assert all(values is not None for values, _, _ in checker._clean_chunk(2, plain_rows))
+
+
 def test_an_imported_user_name_gets_the_search_words_the_index_gives_it():
     from clerkdesk.services import search_index
     from clerkdesk.services.import_rows import ImportRow
