@@ -315,6 +315,38 @@ def test_member_is_linked_by_phone_or_name(supervisor, kennel, tmp_path):
     assert WebAccount.get(WebAccount.username == "ng-login").member.household_id == kennel[1002]
 
 
+def test_a_phone_the_household_has_on_file_is_not_parsed_again(supervisor, kennel, tmp_path,
+                                                                 monkeypatch):
+    """A phone with the digits of one of the household's members is known good (it was
+    checked at the desk); every other phone is asked of phonenumbers, and a rejected row
+    reports its bad phone beside its other problems."""
+    from clerkdesk.services import import_rows
+
+    asked = []
+    real_parse = import_rows.phonenumbers.parse
+    monkeypatch.setattr(import_rows.phonenumbers, "parse",
+                        lambda text, region: asked.append(text) or real_parse(text, region))
+    path = write(tmp_path, ["Client,Login,Phone",
+                            "1002,ng-on-file,(303) 555-0102",   # 2: a member's digits
+                            "1003,garcia-new,+1 415 555 0199",  # 3: not on file, good
+                            "1004,smith-bad,12",                # 4: not on file, bad
+                            "1001,obrien-none,n/a",             # 5: no digits (Bo has no phone)
+                            "9999,nobody,303 555 0102",         # 6: no such household
+                            "1002,,not-a-phone",                # 7: no user name, bad phone
+                            "1004,smith-plus1,+1 303 555 0104"])  # 8: on file, with a trunk 1
+    checked = check(supervisor, path, ColumnMapping({"client_id": "Client", "username": "Login",
+                                                     "phone": "Phone"}))
+    problems = {(p.row, p.column) for p in checked.problems}
+    assert problems == {(4, "Phone"), (5, "Phone"), (6, "Client"), (7, "Login"), (7, "Phone")}
+    assert [row.username for row in checked.rows] == ["ng-on-file", "garcia-new", "smith-plus1"]
+    assert not {"(303) 555-0102", "+1 303 555 0104"} & set(asked)
+    assert {"+1 415 555 0199", "12", "n/a", "303 555 0102", "not-a-phone"} <= set(asked)
+    run(supervisor, checked, skip_bad_rows=True)
+    for username, client_id in (("ng-on-file", 1002), ("smith-plus1", 1004)):
+        linked = WebAccount.get(WebAccount.username == username).member
+        assert linked.household_id == kennel[client_id] and linked.first_name == "Ann"
+
+
 # --- passwords ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("prefix", ["$2a$", "$2b$", "$2y$"])

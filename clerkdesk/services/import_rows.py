@@ -26,6 +26,7 @@ from clerkdesk.models import Household, Member, WebAccount, database
 
 from .errors import ValidationError
 from .households import normalise_phone
+from .sign_up_matching import phone_key
 from .usernames import MAX_LENGTH as USERNAME_MAX_LENGTH
 from .usernames import normalise_username, username_key
 from .validation import clean_text, fold_key, is_plain_address, normalise_email
@@ -70,8 +71,8 @@ OLD_BCRYPT = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _DELIMITERS = ",;\t|"
 # The longest each plain-text field may be, for `clean_text`'s fast path in `_field`.
-_TEXT_LIMITS = {"client_id": 40, "username": USERNAME_MAX_LENGTH, "first_name": 100,
-                "last_name": 100}
+_TEXT_LIMITS = {"client_id": 40, "username": USERNAME_MAX_LENGTH, "phone": 40,
+                "first_name": 100, "last_name": 100}
 _LONGEST_PLAIN_KEY = 200  # as `usernames.username_key`: longer keys are digests
 
 
@@ -424,6 +425,9 @@ class RowChecker:
                                           "The row has both a plain password and a hash; "
                                           "keep one of them."))
         if problems:
+            if values.get("phone"):  # a rejected row reports all it needs fixed
+                problems += self._phone_problems(ImportRow(number, 0, "", "", "",
+                                                           phone=values["phone"]), _NOTHING)
             return None, problems, values.get("client_id", "")
         username = values["username"]
         return ImportRow(number, 0, values["client_id"], username, _key(username),
@@ -464,7 +468,20 @@ class RowChecker:
             row.member_id = found.member_for(row)
             row.email_is_own = row.email.casefold() != found.address_for(row).casefold()
             problems += self._household_problems(row, found)
-        return problems
+        return problems + self._phone_problems(row, found)
+
+    def _phone_problems(self, row: ImportRow, found: "_Lookups") -> list[RowProblem]:
+        """The phone is asked of phonenumbers (`_phone`) unless the household has it on file
+        already (a member with the same digits: entered and checked at the desk). An old
+        portal's users mostly gave the numbers the desk holds, and parsing one costs more
+        than the rest of the row's check."""
+        if not row.phone or (row.household_id and found.phone_on_file(row)):
+            return []
+        try:
+            self._phone(row.phone)
+        except ValidationError as error:
+            return [self._problem(row.number, "phone", row.phone, error.message)]
+        return []
 
     def _household_problems(self, row: ImportRow, found: "_Lookups") -> list[RowProblem]:
         if not self.one_per_household:
@@ -505,6 +522,10 @@ class RowChecker:
             why = error.message.rpartition("valid email address: ")[2]
             raise ValidationError("email", f"Not a valid email address: {why}") from None
         return text if plain else normalised
+
+    def _phone_text(self, raw: str) -> str:
+        """A phone's text; whether it is a phone number waits for `_phone_problems`."""
+        return clean_text("phone", raw, max_length=40)
 
     def _phone(self, raw: str) -> str:
         """The number as the file has it, once it is known to be a phone number. It is only
@@ -585,7 +606,7 @@ def _or_none(checker: "RowChecker", cleaner, cell: str) -> str | None:
 
 _CLEANERS = {
     "client_id": RowChecker._client_id, "username": RowChecker._username,
-    "email": RowChecker._email, "phone": RowChecker._phone,
+    "email": RowChecker._email, "phone": RowChecker._phone_text,
     "first_name": RowChecker._name, "last_name": RowChecker._name,
     "password": RowChecker._password, "password_hash": RowChecker._password_hash,
 }
@@ -627,7 +648,7 @@ class _Lookups:
                     member_emails[member] = email
                 # casefold, not fold_key: both sides are NFC already (clean_text), and
                 # NFKC on every member's name would cost more than the query.
-                person = (member, first.casefold(), last.casefold(), digits)
+                person = (member, first.casefold(), last.casefold(), phone_key(digits))
                 people = members.get(household)
                 if people is None:
                     members[household] = [person]
@@ -641,12 +662,20 @@ class _Lookups:
         member_email = self.member_emails.get(row.member_id) if row.member_id else None
         return member_email or self.household_emails.get(row.household_id, "")
 
+    def phone_on_file(self, row: ImportRow) -> bool:
+        """Whether a member of the row's household has the row's phone: the same digits,
+        a North American trunk 1 aside ("+1 808 …" is "(808) …"), as sign-up matching
+        compares them."""
+        digits = phone_key(row.phone)
+        return bool(digits) and any(person[3] == digits
+                                    for person in self.members.get(row.household_id, ()))
+
     def member_for(self, row: ImportRow) -> int | None:
         """The household's member this login is for, when the row names exactly one."""
         people = self.members.get(row.household_id)
         if not people:
             return None
-        digits = "".join(c for c in row.phone if c.isdigit()) if row.phone else ""
+        digits = phone_key(row.phone) if row.phone else ""
         if digits:
             matches = [p[0] for p in people if p[3] == digits]
             if len(matches) == 1:
@@ -657,6 +686,9 @@ class _Lookups:
             if len(matches) == 1:
                 return matches[0]
         return None
+
+
+_NOTHING = _Lookups({}, set(), {}, {}, {}, {})  # for a row whose household is not looked up
 
 
 @contextmanager
