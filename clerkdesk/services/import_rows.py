@@ -426,8 +426,7 @@ class RowChecker:
                                           "keep one of them."))
         if problems:
             if values.get("phone"):  # a rejected row reports all it needs fixed
-                problems += self._phone_problems(ImportRow(number, 0, "", "", "",
-                                                           phone=values["phone"]), _NOTHING)
+                problems += self._phone_number_problems(number, values["phone"])
             return None, problems, values.get("client_id", "")
         username = values["username"]
         return ImportRow(number, 0, values["client_id"], username, _key(username),
@@ -477,10 +476,13 @@ class RowChecker:
         than the rest of the row's check."""
         if not row.phone or (row.household_id and found.phone_on_file(row)):
             return []
+        return self._phone_number_problems(row.number, row.phone)
+
+    def _phone_number_problems(self, number: int, text: str) -> list[RowProblem]:
         try:
-            self._phone(row.phone)
+            self._phone(text)
         except ValidationError as error:
-            return [self._problem(row.number, "phone", row.phone, error.message)]
+            return [self._problem(number, "phone", text, error.message)]
         return []
 
     def _household_problems(self, row: ImportRow, found: "_Lookups") -> list[RowProblem]:
@@ -686,9 +688,6 @@ class _Lookups:
             if len(matches) == 1:
                 return matches[0]
         return None
-
-
-_NOTHING = _Lookups({}, set(), {}, {}, {}, {})  # for a row whose household is not looked up
 
 
 @contextmanager
