@@ -322,6 +322,9 @@ def test_a_phone_the_household_has_on_file_is_not_parsed_again(supervisor, kenne
     reports its bad phone beside its other problems."""
     from clerkdesk.services import import_rows
 
+    home = Household.create(client_id="1005", name="Trunk", email="tr@example.org")
+    Member.create(household=home, first_name="Ty", last_name="Trunk", is_primary=True,
+                  phone="+1 720 555 0199", phone_digits="17205550199")  # the desk's digits
     asked = []
     real_parse = import_rows.phonenumbers.parse
     monkeypatch.setattr(import_rows.phonenumbers, "parse",
@@ -333,18 +336,22 @@ def test_a_phone_the_household_has_on_file_is_not_parsed_again(supervisor, kenne
                             "1001,obrien-none,n/a",             # 5: no digits (Bo has no phone)
                             "9999,nobody,303 555 0102",         # 6: no such household
                             "1002,,not-a-phone",                # 7: no user name, bad phone
-                            "1004,smith-plus1,+1 303 555 0104"])  # 8: on file, with a trunk 1
+                            "1004,smith-plus1,+1 303 555 0104",  # 8: on file, with a trunk 1
+                            "1005,trunk-on-file,(720) 555-0199"])  # 9: on file with the 1
     checked = check(supervisor, path, ColumnMapping({"client_id": "Client", "username": "Login",
                                                      "phone": "Phone"}))
     problems = {(p.row, p.column) for p in checked.problems}
     assert problems == {(4, "Phone"), (5, "Phone"), (6, "Client"), (7, "Login"), (7, "Phone")}
-    assert [row.username for row in checked.rows] == ["ng-on-file", "garcia-new", "smith-plus1"]
-    assert not {"(303) 555-0102", "+1 303 555 0104"} & set(asked)
+    assert [row.username for row in checked.rows] == ["ng-on-file", "garcia-new", "smith-plus1",
+                                                      "trunk-on-file"]
+    assert not {"(303) 555-0102", "+1 303 555 0104", "(720) 555-0199"} & set(asked)
     assert {"+1 415 555 0199", "12", "n/a", "303 555 0102", "not-a-phone"} <= set(asked)
     run(supervisor, checked, skip_bad_rows=True)
-    for username, client_id in (("ng-on-file", 1002), ("smith-plus1", 1004)):
+    for username, first_name in (("ng-on-file", "Ann"), ("smith-plus1", "Ann"),
+                                 ("trunk-on-file", "Ty")):
         linked = WebAccount.get(WebAccount.username == username).member
-        assert linked.household_id == kennel[client_id] and linked.first_name == "Ann"
+        assert linked.first_name == first_name
+    assert WebAccount.get(WebAccount.username == "smith-plus1").household_id == kennel[1004]
 
 
 # --- passwords ----------------------------------------------------------------------------------
@@ -473,43 +480,6 @@ def test_row_checks_match_the_shared_text_and_email_checks():
         text = email.strip()
         if got[0] == "ok" and len(text) <= 320 and text.isascii():
             assert validation.is_valid_email(text) and got[1] == text, email
-
-
-@pytest.mark.parametrize("required", [frozenset(), frozenset({"email", "first_name"})])
-def test_a_chunk_checked_a_column_at_a_time_gives_what_each_row_checked_alone_gives(required):
-    """`_clean_chunk` settles ordinary cells column by column and sends the rest through
-    `_clean`; every row must come out exactly as `_clean` makes it: values, problems and
-    the client ID, whatever mix of odd cells a chunk holds."""
-    from clerkdesk.services.import_rows import FIELDS, RowChecker
-
-    headers = tuple(FIELDS)
-    checker = RowChecker(imports.ImportFile("t.csv", "UTF-8", headers, []),
-                         ColumnMapping({name: name for name in FIELDS}, required), "US",
-                         one_login_per_household=True)
-    old_hash = "$2b$12$" + "a" * 53
-    plain_rows = [[f"c{n}", f"user{n}", f"u{n}@example.org", "(303) 413-9674", "Ann", "Lee",
-                   "", ""] for n in range(50)]
-    # Printable columns (one test of the whole column passes), with cells that still need
-    # `_clean`: not NFC, too long, an empty required cell, an address that is not plain.
-    names = ["ÅNGSTRÖM", "Cafe\u0301", "Straße", "x" * 41, "ｆｕｌｌ", "Ann"]
-    printable_rows = [[f"c{n}", name, "ann@example.org", "", name, name, "", ""]
-                      for n, name in enumerate(names)]
-    printable_rows += [[f"c{n}", f"user{n}", email, "", "Ann", "Lee", "", ""] for n, email in
-                       enumerate(["a..b@example.org", "ann@example", "ann@@example.org", ""])]
-    empty_rows = [["c1", "user1", "ann@example.org", "", "", "Lee", "", ""],
-                  ["c1", "user1", "  ", " ", "Ann", "Lee", "", ""],
-                  ["c1", "", "ann@example.org", "", "Ann", "Lee", "", ""]]
-    odd_rows = [[text, text, email, text, text, text, text, ""]
-                for text, email in zip(ODD_TEXTS, ODD_EMAILS * 2, strict=False)]
-    odd_rows += [["c1", "u1", "a@example.org", "", "Ann", "Lee", "pw", old_hash],  # both
-                 ["c1", "u1"],  # short row
-                 ["c1", "u1", "a@example.org", "", "", "", "", "", "extra"],  # long row
-                 ["c1", "u1", "", "", "José", "Ｌｅｅ", " pw ", ""]]
-    for chunk in (plain_rows, plain_rows + printable_rows, plain_rows + empty_rows,
-                  plain_rows + odd_rows, odd_rows):
-        expected = [checker._clean(number, row) for number, row in enumerate(chunk, start=2)]
-        assert checker._clean_chunk(2, chunk) == expected
-    assert all(values is not None for values, _, _ in checker._clean_chunk(2, plain_rows))
 
 
 def test_an_imported_user_name_gets_the_search_words_the_index_gives_it():

@@ -14,10 +14,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import count, repeat
-from operator import itemgetter
 from pathlib import Path
-from unicodedata import is_normalized
 
 import phonenumbers
 from peewee import Field, Model
@@ -334,7 +331,7 @@ class RowChecker:
             yield start + 2, rows[start:start + CHUNK]
 
     def check_chunk(self, first_number: int, cells: list[list[str]], into: Checked) -> None:
-        cleaned = self._clean_chunk(first_number, cells)
+        cleaned = [self._clean(first_number + i, row) for i, row in enumerate(cells)]
         found = _Lookups.load([c for c, _, _ in cleaned if c is not None],
                               {client for _, _, client in cleaned if client},
                               self._wants_members())
@@ -361,42 +358,6 @@ class RowChecker:
     def _wants_members(self) -> bool:
         return any(f in self.mapping.columns for f in ("phone", "first_name", "last_name"))
 
-    def _clean_chunk(self, first_number: int, rows: list[list[str]]
-                     ) -> list[tuple[ImportRow | None, list[RowProblem], str]]:
-        """What `_clean` gives each row, with the ordinary cells checked a column at a time:
-        a column's cells are trimmed and tested together (text is printable and NFC within
-        its limit, an email is a plain address), which costs a fraction of asking each cell
-        in turn. A row with any other cell goes through `_clean` whole."""
-        width = self.width
-        columns = [self._ordinary_cells(name, rows) for name in FIELDS]
-        results = []
-        for number, row, values in zip(count(first_number), rows, zip(*columns, strict=False)):
-            client_id, username, *_, password, password_hash = values
-            if None in values or len(row) > width or (password and password_hash):
-                results.append(self._clean(number, row))
-                continue
-            results.append((ImportRow(number, 0, client_id, username, _key(username),
-                                      *values[2:]), [], client_id))
-        return results
-
-    def _ordinary_cells(self, name: str, rows: list[list[str]]) -> "list[str | None] | repeat":
-        """A field's value in each row where it is ordinary, else None (`_clean` decides
-        those rows); "" for every row when no column holds the field."""
-        index = self.index.get(name)
-        if index is None:
-            return repeat("")
-        if min(map(len, rows)) > index:
-            raw = list(map(itemgetter(index), rows))
-        else:
-            raw = [row[index] if index < len(row) else "" for row in rows]
-        limit, required = _TEXT_LIMITS.get(name), name in self.must_fill
-        if limit is not None:
-            return _plain_texts(raw, limit, required)
-        if name == "email" and not required:
-            return _plain_addresses(raw)
-        return [_or_none(self, _CLEANERS[name], cell) if not required or cell.strip()
-                else None for cell in raw]
-
     def _clean(self, number: int, row: list[str]
                ) -> tuple[ImportRow | None, list[RowProblem], str]:
         """The row's values, or its problems and the client ID (when that one is fine)."""
@@ -408,12 +369,11 @@ class RowChecker:
         values, cells = {}, len(row)
         for name, index, cleaner, limit in self.fields:
             raw = row[index] if index < cells else ""
-            if limit is not None and raw.isprintable():
-                # Printable text has no control character; when it is NFC already (ASCII
-                # always is), `clean_text` would only trim it and check its length.
+            if limit is not None and raw.isascii() and raw.isprintable():
+                # Printable ASCII is NFC and has no control character: `clean_text` would
+                # only trim it and check its length.
                 text = raw.strip()
-                if text and len(text) <= limit and (text.isascii()
-                                                    or is_normalized("NFC", text)):
+                if text and len(text) <= limit:
                     values[name] = text
                     continue
             try:
@@ -429,7 +389,9 @@ class RowChecker:
                 problems += self._phone_number_problems(number, values["phone"])
             return None, problems, values.get("client_id", "")
         username = values["username"]
-        return ImportRow(number, 0, values["client_id"], username, _key(username),
+        key = (username.lower() if username.isascii() and len(username) <= _LONGEST_PLAIN_KEY
+               else username_key(username))  # NFKC and casefold of ASCII: lower()
+        return ImportRow(number, 0, values["client_id"], username, key,
                          values.get("email", ""),
                          values.get("phone", ""), values.get("first_name", ""),
                          values.get("last_name", ""), values.get("password", ""),
@@ -467,14 +429,16 @@ class RowChecker:
             row.member_id = found.member_for(row)
             row.email_is_own = row.email.casefold() != found.address_for(row).casefold()
             problems += self._household_problems(row, found)
-        return problems + self._phone_problems(row, found)
+        if row.phone:
+            problems += self._phone_problems(row, found)
+        return problems
 
     def _phone_problems(self, row: ImportRow, found: "_Lookups") -> list[RowProblem]:
         """The phone is asked of phonenumbers (`_phone`) unless the household has it on file
         already (a member with the same digits: entered and checked at the desk). An old
         portal's users mostly gave the numbers the desk holds, and parsing one costs more
         than the rest of the row's check."""
-        if not row.phone or (row.household_id and found.phone_on_file(row)):
+        if row.household_id and found.phone_on_file(row):
             return []
         return self._phone_number_problems(row.number, row.phone)
 
@@ -565,47 +529,6 @@ class RowChecker:
         return text
 
 
-def _key(username: str) -> str:
-    """`usernames.username_key`, without its NFKC and casefold for a short ASCII name (of which
-    they make lower())."""
-    if username.isascii() and len(username) <= _LONGEST_PLAIN_KEY:
-        return username.lower()
-    return username_key(username)
-
-
-def _plain_texts(raw: list[str], limit: int, required: bool) -> list[str | None]:
-    """Each cell trimmed when it is printable, NFC already and within `limit` (all
-    `clean_text` would do to it is trim it), else None. Printable text has no control
-    character; ASCII is NFC by definition, so most columns are settled by two tests of the
-    whole column."""
-    texts = [cell.strip() for cell in raw]
-    joined = "".join(raw)
-    if joined.isprintable() and max(map(len, texts)) <= limit \
-            and (not required or all(texts)):
-        if joined.isascii():
-            return texts
-        return [text if text.isascii() or is_normalized("NFC", text) else None
-                for text in texts]
-    return [text if (text or not required) and len(text) <= limit and cell.isprintable()
-            and (text.isascii() or is_normalized("NFC", text)) else None
-            for cell, text in zip(raw, texts, strict=True)]
-
-
-def _plain_addresses(raw: list[str]) -> list[str | None]:
-    """Each cell trimmed when it is empty or a plain address (which `_email` keeps as it is),
-    else None."""
-    texts = [cell.strip() for cell in raw]
-    return [text if not text or (len(text) <= 320 and text.isascii()
-                                 and is_plain_address(text)) else None for text in texts]
-
-
-def _or_none(checker: "RowChecker", cleaner, cell: str) -> str | None:
-    try:
-        return cleaner(checker, cell)
-    except ValidationError:
-        return None
-
-
 _CLEANERS = {
     "client_id": RowChecker._client_id, "username": RowChecker._username,
     "email": RowChecker._email, "phone": RowChecker._phone_text,
@@ -650,7 +573,7 @@ class _Lookups:
                     member_emails[member] = email
                 # casefold, not fold_key: both sides are NFC already (clean_text), and
                 # NFKC on every member's name would cost more than the query.
-                person = (member, first.casefold(), last.casefold(), phone_key(digits))
+                person = (member, first.casefold(), last.casefold(), digits)
                 people = members.get(household)
                 if people is None:
                     members[household] = [person]
@@ -668,18 +591,17 @@ class _Lookups:
         """Whether a member of the row's household has the row's phone: the same digits,
         a North American trunk 1 aside ("+1 808 …" is "(808) …"), as sign-up matching
         compares them."""
-        digits = phone_key(row.phone)
-        return bool(digits) and any(person[3] == digits
-                                    for person in self.members.get(row.household_id, ()))
+        forms = _stored_forms(row.phone)
+        return any(person[3] in forms for person in self.members.get(row.household_id, ()))
 
     def member_for(self, row: ImportRow) -> int | None:
         """The household's member this login is for, when the row names exactly one."""
         people = self.members.get(row.household_id)
         if not people:
             return None
-        digits = phone_key(row.phone) if row.phone else ""
-        if digits:
-            matches = [p[0] for p in people if p[3] == digits]
+        forms = _stored_forms(row.phone) if row.phone else ()
+        if forms:
+            matches = [p[0] for p in people if p[3] in forms]
             if len(matches) == 1:
                 return matches[0]
         first, last = row.first_name.casefold(), row.last_name.casefold()
@@ -688,6 +610,16 @@ class _Lookups:
             if len(matches) == 1:
                 return matches[0]
         return None
+
+
+def _stored_forms(phone: str) -> frozenset[str]:
+    """The members' phone_digits that are `phone`: its digits, a North American trunk 1
+    aside ("+1 808 …" is "(808) …"), as sign-up matching compares them (`phone_key`). Asked
+    of the file's phone, not of every member's, which a file without phones would pay for."""
+    key = phone_key(phone)
+    if not key:
+        return frozenset()
+    return frozenset((key, "1" + key)) if len(key) == 10 else frozenset((key,))
 
 
 @contextmanager
