@@ -77,7 +77,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--password-rows", type=int, default=400)
     parser.add_argument("--hash-samples", type=int, default=5)
-    parser.add_argument("--runs", type=int, default=3, help="runs of part 1a")
+    parser.add_argument("--runs", type=int, default=3, help="runs of parts 1a and 1b")
     parser.add_argument("--rebuild", action="store_true")
     return parser.parse_args()
 

@@ -424,29 +424,33 @@ class RowChecker:
         elif row.key in found.taken_keys:
             problems.append(self._problem(number, "username", row.username,
                                           "This user name is already taken in ClerkDesk."))
+        phones = _stored_forms(row.phone) if row.phone else frozenset()
         if household is not None:
             row.household_id = household
-            row.member_id = found.member_for(row)
+            row.member_id = found.member_for(row, phones)
             row.email_is_own = row.email.casefold() != found.address_for(row).casefold()
             problems += self._household_problems(row, found)
-        if row.phone:
-            problems += self._phone_problems(row, found)
+        if row.phone and not (row.household_id and found.phone_on_file(row, phones)):
+            # A phone the household has on file (a member with the same digits) was checked
+            # at the desk. An old portal's users mostly gave the numbers the desk holds, and
+            # parsing one costs more than the rest of the row's check.
+            problems += self._phone_number_problems(number, row.phone)
         return problems
 
-    def _phone_problems(self, row: ImportRow, found: "_Lookups") -> list[RowProblem]:
-        """The phone is asked of phonenumbers (`_phone`) unless the household has it on file
-        already (a member with the same digits: entered and checked at the desk). An old
-        portal's users mostly gave the numbers the desk holds, and parsing one costs more
-        than the rest of the row's check."""
-        if row.household_id and found.phone_on_file(row):
-            return []
-        return self._phone_number_problems(row.number, row.phone)
-
     def _phone_number_problems(self, number: int, text: str) -> list[RowProblem]:
+        """A problem unless phonenumbers finds `text` (already cleaned) a possible number.
+        Only its digits are used (to find the member), so the formatting
+        `normalise_phone` adds (two-thirds of its cost) is left out; it is called only to
+        word the refusal as the desk does."""
         try:
-            self._phone(text)
-        except ValidationError as error:
-            return [self._problem(number, "phone", text, error.message)]
+            number_found = phonenumbers.parse(text, self.region)
+        except phonenumbers.NumberParseException:
+            number_found = None
+        if number_found is None or not phonenumbers.is_possible_number(number_found):
+            try:
+                normalise_phone("phone", text, self.region)
+            except ValidationError as error:
+                return [self._problem(number, "phone", text, error.message)]
         return []
 
     def _household_problems(self, row: ImportRow, found: "_Lookups") -> list[RowProblem]:
@@ -490,23 +494,9 @@ class RowChecker:
         return text if plain else normalised
 
     def _phone_text(self, raw: str) -> str:
-        """A phone's text; whether it is a phone number waits for `_phone_problems`."""
+        """A phone's text; whether it is a phone number waits for the household lookup
+        (`_against_others`)."""
         return clean_text("phone", raw, max_length=40)
-
-    def _phone(self, raw: str) -> str:
-        """The number as the file has it, once it is known to be a phone number. It is only
-        compared by its digits (to find the member), so the formatting `normalise_phone` adds
-        (two-thirds of its cost, which a large file feels) is left out."""
-        text = clean_text("phone", raw, max_length=40)
-        if not text:
-            return ""
-        try:
-            number = phonenumbers.parse(text, self.region)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_possible_number(number):
-            normalise_phone("phone", text, self.region)  # raises with the desk's own message
-        return text
 
     def _name(self, raw: str) -> str:
         return clean_text("name", raw, max_length=100)
@@ -587,21 +577,19 @@ class _Lookups:
         member_email = self.member_emails.get(row.member_id) if row.member_id else None
         return member_email or self.household_emails.get(row.household_id, "")
 
-    def phone_on_file(self, row: ImportRow) -> bool:
-        """Whether a member of the row's household has the row's phone: the same digits,
-        a North American trunk 1 aside ("+1 808 …" is "(808) …"), as sign-up matching
-        compares them."""
-        forms = _stored_forms(row.phone)
-        return any(person[3] in forms for person in self.members.get(row.household_id, ()))
+    def phone_on_file(self, row: ImportRow, phones: frozenset[str]) -> bool:
+        """Whether a member of the row's household has one of `phones` (`_stored_forms` of
+        the row's phone)."""
+        return any(person[3] in phones for person in self.members.get(row.household_id, ()))
 
-    def member_for(self, row: ImportRow) -> int | None:
-        """The household's member this login is for, when the row names exactly one."""
+    def member_for(self, row: ImportRow, phones: frozenset[str]) -> int | None:
+        """The household's member this login is for, when the row names exactly one (by
+        `phones`, the `_stored_forms` of its phone, else by name)."""
         people = self.members.get(row.household_id)
         if not people:
             return None
-        forms = _stored_forms(row.phone) if row.phone else ()
-        if forms:
-            matches = [p[0] for p in people if p[3] in forms]
+        if phones:
+            matches = [p[0] for p in people if p[3] in phones]
             if len(matches) == 1:
                 return matches[0]
         first, last = row.first_name.casefold(), row.last_name.casefold()
